@@ -138,7 +138,10 @@ export class JsKernels implements Kernels {
     }
   }
 
-  gruBackward(B: number, H: number, gx: number, gh: number, hPrev: number, dh: number, dgx: number, dgh: number): void {
+  gruBackward(
+    B: number, H: number, gx: number, gh: number, hPrev: number,
+    dh: number, dhPrev: number, dgx: number, dgh: number,
+  ): void {
     const x = this.heap;
     for (let b = 0; b < B; b++) {
       const gi = gx + b * 3 * H;
@@ -158,7 +161,7 @@ export class JsKernels implements Kernels {
         x[dhi + j] = drPre;
         x[dhi + H + j] = dzPre;
         x[dhi + 2 * H + j] = dnPre * r;
-        x[dh + row] = d * z;
+        x[dhPrev + row] += d * z;
       }
     }
   }

@@ -54,11 +54,14 @@ export interface Kernels {
    */
   gruForward(B: number, H: number, gx: number, gh: number, hPrev: number, h: number): void;
   /**
-   * Backward of gruForward. dh [B,H] is the gradient into h and is overwritten with the part of the
-   * gradient into hPrev that does not pass through Wh. dgx, dgh [B,3H] receive the gradients of the
-   * pre-activations gx and gh.
+   * Backward of gruForward. dh [B,H] is the gradient into h; the part of the gradient into hPrev that
+   * does not pass through Wh (dh⊙z) is ADDED to dhPrev [B,H]. dgx, dgh [B,3H] receive the gradients of
+   * the pre-activations gx and gh.
    */
-  gruBackward(B: number, H: number, gx: number, gh: number, hPrev: number, dh: number, dgx: number, dgh: number): void;
+  gruBackward(
+    B: number, H: number, gx: number, gh: number, hPrev: number,
+    dh: number, dhPrev: number, dgx: number, dgh: number,
+  ): void;
 
   /** h = tanh(h) in place over n floats (the plain RNN cell after its two GEMMs). */
   tanhForward(n: number, h: number): void;

@@ -1,0 +1,45 @@
+import { Command, CommanderError } from 'commander';
+import { CharnnError } from '../util/errors.js';
+import { registerTrain } from './train.js';
+import { stderrStyle } from './ui.js';
+
+/** Runs the command line; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('charnn')
+    .description('Train a character-level LSTM/GRU/RNN on any UTF-8 text, checkpoint it, resume it, and sample from it.')
+    .version(await version(), '-V, --version')
+    .option('--debug', 'show stack traces of unexpected errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(stderrStyle.red(text)) });
+  registerTrain(program);
+
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return report(err, argv.includes('--debug'));
+  }
+}
+
+/** One line for the user: the message of a typed error, or a short note about an unexpected one. */
+function report(err: unknown, debug: boolean): number {
+  if (err instanceof CommanderError) {
+    // Help and version are not errors; commander has already printed any usage error.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof CharnnError) {
+    process.stderr.write(stderrStyle.red(`charnn: ${err.message}`) + '\n');
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(stderrStyle.red(`charnn: unexpected error: ${message}`) + (debug ? '' : ' (run with --debug for details)') + '\n');
+  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  return 1;
+}
+
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

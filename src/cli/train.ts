@@ -1,0 +1,159 @@
+import { Command, Option } from 'commander';
+import ora from 'ora';
+import type { TrainingConfig } from '../checkpoint/format.js';
+import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
+import { CELL_TYPES, type ModelConfig } from '../model/model.js';
+import { OPTIMIZERS } from '../train/optimizer.js';
+import { DEFAULT_CONFIG, DEFAULT_MODEL, train, type TrainEvent } from '../train/trainer.js';
+import { choice, duration, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options.js';
+import { clock, compact, stderrStyle as style } from './ui.js';
+
+/** Command-line option name → where it goes. */
+const MODEL_OPTIONS = { model: 'cell', layers: 'layers', hidden: 'hiddenSize', dropout: 'dropout' } as const;
+const CONFIG_OPTIONS = {
+  seqLength: 'seqLength', batchSize: 'batchSize', valFrac: 'valFrac', optimizer: 'optimizer', lr: 'lr',
+  lrDecay: 'lrDecay', lrDecayAfter: 'lrDecayAfter', gradClip: 'gradClip', seed: 'seed', maxEpochs: 'maxEpochs',
+  maxIters: 'maxIters', timeLimit: 'timeLimit', evalEvery: 'evalEvery',
+} as const satisfies Record<string, keyof TrainingConfig>;
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a model on a UTF-8 text file; checkpoints go to ./checkpoints/<corpus name>/')
+    .argument('<corpus>', 'the text file to learn from')
+    .addOption(new Option('--model <cell>', 'recurrent cell').argParser(choice(CELL_TYPES)).default(DEFAULT_MODEL.cell))
+    .addOption(new Option('--layers <n>', 'recurrent layers').argParser(positiveInt).default(DEFAULT_MODEL.layers))
+    .addOption(new Option('--hidden <n>', 'hidden units per layer').argParser(positiveInt).default(DEFAULT_MODEL.hiddenSize))
+    .addOption(new Option('--dropout <p>', 'dropout between layers while training').argParser(fraction).default(DEFAULT_MODEL.dropout))
+    .addOption(new Option('--seq-length <n>', 'characters per stream per step (truncated BPTT length)').argParser(positiveInt).default(DEFAULT_CONFIG.seqLength))
+    .addOption(new Option('--batch-size <n>', 'parallel streams per step').argParser(positiveInt).default(DEFAULT_CONFIG.batchSize))
+    .addOption(new Option('--val-frac <f>', 'the last fraction of the corpus held out for validation').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.valFrac))
+    .addOption(new Option('--optimizer <name>', 'optimizer').argParser(choice(OPTIMIZERS)).default(DEFAULT_CONFIG.optimizer))
+    .addOption(new Option('--lr <rate>', 'learning rate').argParser(positiveNumber).default(DEFAULT_CONFIG.lr))
+    .addOption(new Option('--lr-decay <factor>', 'multiply the learning rate by this every epoch after --lr-decay-after').argParser(positiveNumber).default(DEFAULT_CONFIG.lrDecay))
+    .addOption(new Option('--lr-decay-after <epochs>', 'epochs before the learning rate starts to decay').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.lrDecayAfter))
+    .addOption(new Option('--grad-clip <norm>', 'clip the global gradient norm to this (0: off)').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.gradClip))
+    .addOption(new Option('--seed <n>', 'random seed: the same seed and options give the same run').argParser(nonNegativeInt).default(DEFAULT_CONFIG.seed))
+    .addOption(new Option('--max-epochs <n>', 'stop after this many epochs in all (resumed runs included)').argParser(positiveNumber).default(DEFAULT_CONFIG.maxEpochs))
+    .addOption(new Option('--max-iters <n>', 'stop at this iteration in all (resumed runs included)').argParser(positiveInt))
+    .addOption(new Option('--time-limit <duration>', 'stop this invocation after e.g. 90s, 10m, 1h').argParser(duration))
+    .addOption(new Option('--eval-every <n>', 'measure validation loss and write checkpoints every n iterations').argParser(positiveInt).default(DEFAULT_CONFIG.evalEvery))
+    .addOption(new Option('--checkpoint-dir <dir>', 'where latest.json and best.json go (default: checkpoints/<corpus name>)'))
+    .addOption(new Option('--resume [checkpoint]', 'continue the run in the checkpoint folder, or from this checkpoint'))
+    .addOption(new Option('--init-from <checkpoint>', 'start a new run from these weights (fine-tuning)'))
+    .addOption(new Option('--force', 'start a new run even if the checkpoint folder holds one (it is overwritten)'))
+    .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
+    .addOption(new Option('--json', 'print one JSON event per line on stdout instead of progress'))
+    .addHelpText('after', `
+Examples:
+  $ charnn train corpora/lighthouse.txt --time-limit 1m
+  $ charnn train input.txt --layers 2 --hidden 256 --dropout 0.2 --max-epochs 20
+  $ charnn train input.txt --resume --max-epochs 40     # carry on, up to 40 epochs in all
+  $ charnn train other.txt --init-from checkpoints/input/best.json`)
+    .action(async (corpus: string, opts: Record<string, unknown>, command: Command) => {
+      const given = (name: string) => command.getOptionValueSource(name) === 'cli';
+      const model: Partial<Omit<ModelConfig, 'vocabSize'>> = {};
+      for (const [flag, key] of Object.entries(MODEL_OPTIONS)) if (given(flag)) Object.assign(model, { [key]: opts[flag] });
+      const config: Partial<TrainingConfig> = {};
+      for (const [flag, key] of Object.entries(CONFIG_OPTIONS)) if (given(flag)) Object.assign(config, { [key]: opts[flag] });
+
+      const json = opts.json === true;
+      const display = json ? jsonDisplay() : progressDisplay();
+      const aborter = new AbortController();
+      const onSigint = () => {
+        if (aborter.signal.aborted) process.exit(130); // a second Ctrl-C does not wait for the checkpoint
+        aborter.abort();
+        display.note('interrupted: saving a checkpoint (Ctrl-C again to quit without it)');
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const done = await train({
+          corpusPath: corpus,
+          checkpointDir: opts.checkpointDir as string | undefined,
+          resume: opts.resume as string | true | undefined,
+          initFrom: opts.initFrom as string | undefined,
+          force: opts.force === true,
+          model,
+          config,
+          backend: opts.backend as BackendName,
+          onEvent: display.event,
+          signal: aborter.signal,
+          progressInterval: json ? 1000 : 200,
+        });
+        process.exitCode = done.reason === 'interrupted' ? 130 : 0;
+      } finally {
+        display.stop();
+        process.off('SIGINT', onSigint);
+      }
+    });
+}
+
+interface Display {
+  event(e: TrainEvent): void;
+  note(text: string): void;
+  stop(): void;
+}
+
+function jsonDisplay(): Display {
+  return {
+    event: (e) => process.stdout.write(JSON.stringify(e) + '\n'),
+    note: (text) => process.stderr.write(text + '\n'),
+    stop: () => {},
+  };
+}
+
+/** A spinner line on a terminal; plain lines (at evaluations and every 10 s) when stderr is a file or pipe. */
+function progressDisplay(): Display {
+  const spinner = ora({ stream: process.stderr, discardStdin: false });
+  const interactive = spinner.isEnabled;
+  let lastPlain = 0;
+  const line = (text: string) => {
+    if (interactive) {
+      spinner.clear();
+      process.stderr.write(text + '\n');
+      spinner.render();
+    } else process.stderr.write(text + '\n');
+  };
+  let maxIters: number | null = null;
+  return {
+    event(e) {
+      switch (e.type) {
+        case 'start': {
+          const m = e.model;
+          maxIters = e.config.maxIters ?? (e.config.maxEpochs !== null ? Math.ceil(e.config.maxEpochs * e.itersPerEpoch) : null);
+          const what = `${m.layers}×${m.hiddenSize} ${m.cell.toUpperCase()} (${compact(e.params)} parameters)`;
+          const from = e.resumedFrom ? `resuming ${e.resumedFrom} at iteration ${e.iteration}` : `training a ${what}`;
+          line(`${style.bold('charnn')} ${from} on ${e.corpus} (${compact(e.chars)} characters, ${e.vocabSize} distinct), ` +
+            `batch ${e.config.batchSize}×${e.config.seqLength}, ${e.itersPerEpoch} iterations/epoch, ${e.backend} kernels → ${e.checkpointDir}/`);
+          if (interactive) spinner.start('starting');
+          break;
+        }
+        case 'iteration': {
+          const text = `iter ${e.iteration}${maxIters !== null ? `/${maxIters}` : ''}  epoch ${e.epoch.toFixed(2)}  ` +
+            `loss ${e.smoothLoss.toFixed(3)}  val ${e.lastValLoss !== null ? e.lastValLoss.toFixed(3) : '-'}  ` +
+            `${compact(e.charsPerSecond)} chars/s  ${e.etaSeconds !== null ? `ETA ${clock(e.etaSeconds)}` : `${clock(e.seconds)} elapsed`}`;
+          if (interactive) spinner.text = text;
+          else if (e.seconds - lastPlain >= 10) {
+            lastPlain = e.seconds;
+            line(text);
+          }
+          break;
+        }
+        case 'eval':
+          line(`iter ${e.iteration}  epoch ${e.epoch.toFixed(2)}  val loss ${e.valLoss.toFixed(4)}${e.improved ? style.green(' (best)') : `  (best ${e.bestValLoss.toFixed(4)})`}`);
+          break;
+        case 'checkpoint':
+          break;
+        case 'done': {
+          if (interactive) spinner.stop();
+          const why = { 'max-iters': 'reached --max-iters', 'max-epochs': 'reached --max-epochs', 'time-limit': 'reached --time-limit', interrupted: 'interrupted' }[e.reason];
+          const best = e.bestValLoss !== null ? `, best val loss ${e.bestValLoss.toFixed(4)}` : '';
+          line(`${why} at iteration ${e.iteration} (epoch ${e.epoch.toFixed(2)})${best}; saved ${e.latest}${e.best ? ` and ${e.best}` : ''}`);
+          break;
+        }
+      }
+    },
+    note: (text) => line(style.yellow(text)),
+    stop: () => spinner.stop(),
+  };
+}

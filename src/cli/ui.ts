@@ -1,0 +1,20 @@
+import { Chalk, chalkStderr } from 'chalk';
+
+/** Colours for stderr: none when NO_COLOR is set or stderr is not a terminal. */
+export const stderrStyle = process.env.NO_COLOR ? new Chalk({ level: 0 }) : chalkStderr;
+
+/** 1234567 → "1.23M", for parameter counts and speeds. */
+export function compact(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
+  return String(Math.round(n));
+}
+
+/** Seconds → "1h02m", "3m20s", "45s". */
+export function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
+}

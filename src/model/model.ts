@@ -1,0 +1,203 @@
+import { createKernels, type BackendName, type Kernels } from '../kernels/index.js';
+import type { Rng } from '../util/rng.js';
+import { Dropout } from './dropout.js';
+import { GruLayer } from './gru.js';
+import { Arena, alignUp, ParamTable, type Param } from './layout.js';
+import { Linear } from './linear.js';
+import { LstmLayer } from './lstm.js';
+import type { LayerInput, RecurrentLayer } from './recurrent.js';
+import { RnnLayer } from './rnn.js';
+
+export type CellType = 'lstm' | 'gru' | 'rnn';
+export const CELL_TYPES: readonly CellType[] = ['lstm', 'gru', 'rnn'];
+
+/** The shape of a model: everything needed to rebuild it from a checkpoint. */
+export interface ModelConfig {
+  cell: CellType;
+  vocabSize: number;
+  hiddenSize: number;
+  layers: number;
+  /** Dropout probability on the output of every recurrent layer while training. */
+  dropout: number;
+}
+
+export interface ModelOptions {
+  /** The largest batch and number of steps a forward pass will see (the arena is sized for them). */
+  maxBatch: number;
+  maxSteps: number;
+  backend: BackendName;
+}
+
+const CELLS = { lstm: LstmLayer, gru: GruLayer, rnn: RnnLayer };
+
+/** Builds the layers of a model, declaring their parameters in `table` (cheap: nothing is allocated). */
+function declareLayers(config: ModelConfig, table: ParamTable): { layers: RecurrentLayer[]; decoder: Linear } {
+  const { cell, vocabSize: V, hiddenSize: H } = config;
+  const layers = Array.from({ length: config.layers }, (_, l) => new CELLS[cell](table, `layer${l}`, l === 0 ? V : H, H));
+  return { layers, decoder: new Linear(table, 'decoder', H, V) };
+}
+
+/** The parameters a model of this shape has, by name, in checkpoint order. */
+export function describeParams(config: ModelConfig): readonly Param[] {
+  const table = new ParamTable();
+  declareLayers(config, table);
+  return table.params;
+}
+
+/**
+ * tokens → L recurrent layers (dropout after each while training) → linear decoder → softmax
+ * cross-entropy. All weights live in one region of the kernel heap, their gradients in a second of the
+ * same layout and the optimizer's state in two more (see layout.ts), followed by the activation arena.
+ */
+export class Model {
+  readonly k: Kernels;
+  readonly table = new ParamTable();
+  readonly layers: RecurrentLayer[];
+  readonly decoder: Linear;
+  readonly dropout: Dropout | null;
+  /** Size of the padded parameter region; gradients start here, optimizer state at 2× this. */
+  readonly paramRegion: number;
+  readonly maxBatch: number;
+  readonly maxSteps: number;
+
+  private readonly masks: number[] = []; // per layer [T, B, H] when dropout is on
+  private readonly dropped: number[] = []; // per layer: the layer's output after dropout
+  private readonly dOutputs: number[] = []; // per layer [T, B, H]: gradient into its output
+  private readonly logits: number; // [T·B, V]
+  private lastSteps = 0;
+  private lastBatch = 0;
+  private droppedOut = false; // whether the last forward applied dropout
+
+  constructor(readonly config: ModelConfig, options: ModelOptions) {
+    const { vocabSize: V, hiddenSize: H } = config;
+    ({ layers: this.layers, decoder: this.decoder } = declareLayers(config, this.table));
+    this.dropout = config.dropout > 0 ? new Dropout(config.dropout) : null;
+
+    this.paramRegion = alignUp(this.table.size);
+    this.maxBatch = options.maxBatch;
+    this.maxSteps = options.maxSteps;
+    const rows = options.maxBatch * options.maxSteps;
+    const arena = new Arena(4 * this.paramRegion);
+    for (const layer of this.layers) {
+      layer.allocate(arena, options.maxBatch, options.maxSteps, this.paramRegion);
+      this.dOutputs.push(arena.alloc(rows * H));
+      if (this.dropout) {
+        this.masks.push(arena.alloc(rows * H));
+        this.dropped.push(arena.alloc(rows * H));
+      }
+    }
+    this.logits = arena.alloc(rows * V);
+    this.k = createKernels(options.backend, arena.end);
+  }
+
+  get params(): readonly Param[] {
+    return this.table.params;
+  }
+
+  /** Number of trainable weights. */
+  get paramCount(): number {
+    return this.table.count;
+  }
+
+  /** The weights as one array (a view into the heap, padding included). */
+  get weights(): Float32Array {
+    return this.k.heap.subarray(0, this.paramRegion);
+  }
+
+  get gradients(): Float32Array {
+    return this.k.heap.subarray(this.paramRegion, 2 * this.paramRegion);
+  }
+
+  /** Two more arrays of the parameters' layout for the optimizer (moments, velocities). */
+  optimizerState(index: 0 | 1): Float32Array {
+    const start = (2 + index) * this.paramRegion;
+    return this.k.heap.subarray(start, start + this.paramRegion);
+  }
+
+  /** Uniform in ±1/√H (PyTorch's default for LSTM and Linear layers), zero biases, forget-gate bias 1. */
+  initialize(rng: Rng): void {
+    const heap = this.k.heap;
+    const bound = 1 / Math.sqrt(this.config.hiddenSize);
+    for (const p of this.params) {
+      const isBias = p.shape.length === 1;
+      for (let i = 0; i < p.size; i++) heap[p.offset + i] = isBias ? 0 : (2 * rng.uniform() - 1) * bound;
+    }
+    for (const layer of this.layers) layer.initialize(heap);
+  }
+
+  zeroGradients(): void {
+    this.gradients.fill(0);
+  }
+
+  /** Zeroes the recurrent state of every layer (new epoch, new sample). */
+  resetState(batch: number): void {
+    for (const layer of this.layers) for (const s of layer.states) s.reset(this.k, batch);
+  }
+
+  /** Carries the final state of the last forward into the next one. */
+  carryState(): void {
+    for (const layer of this.layers) for (const s of layer.states) s.carry(this.k, this.lastSteps, this.lastBatch);
+  }
+
+  /** A copy of the state the next forward starts from: per layer h (and c), each [B, H]. */
+  saveState(batch: number): Float32Array[] {
+    const H = this.config.hiddenSize;
+    return this.layers.flatMap((layer) => layer.states.map((s) => this.k.heap.slice(s.base, s.base + batch * H)));
+  }
+
+  restoreState(saved: readonly Float32Array[]): void {
+    const blocks = this.layers.flatMap((layer) => layer.states);
+    blocks.forEach((s, i) => this.k.heap.set(saved[i], s.base));
+  }
+
+  /**
+   * Runs `steps` time steps of `batch` streams; tokens are time-major [T·B]. With an rng, dropout is
+   * applied (training); without, not (evaluation, sampling). Returns the offset of logits [T·B, V].
+   */
+  forward(tokens: Int32Array, steps: number, batch: number, rng: Rng | null): number {
+    const n = steps * batch * this.config.hiddenSize;
+    this.lastSteps = steps;
+    this.lastBatch = batch;
+    this.droppedOut = this.dropout !== null && rng !== null;
+    this.layers.forEach((layer, l) => {
+      layer.forward(this.k, steps, batch, this.inputOf(l, tokens));
+      if (this.dropout && rng) {
+        this.dropout.drawMask(this.k.heap, n, this.masks[l], rng);
+        this.dropout.forward(this.k, n, layer.output(batch), this.masks[l], this.dropped[l]);
+      }
+    });
+    this.decoder.forward(this.k, steps * batch, this.outputOf(this.layers.length - 1), this.logits);
+    return this.logits;
+  }
+
+  /** Summed cross-entropy (nats) of the last forward against targets [T·B]; logits become probabilities. */
+  loss(targets: Int32Array): number {
+    return this.k.softmaxCrossEntropy(this.lastSteps * this.lastBatch, this.config.vocabSize, this.logits, targets, 0);
+  }
+
+  /**
+   * Adds to the gradients the derivative of `scale` × the summed loss of the last forward and loss().
+   * Call after loss() with the same targets.
+   */
+  backward(tokens: Int32Array, targets: Int32Array, scale: number): void {
+    const { k, lastSteps: steps, lastBatch: batch } = this;
+    const rows = steps * batch;
+    const n = rows * this.config.hiddenSize;
+    const top = this.layers.length - 1;
+    k.softmaxCrossEntropyBackward(rows, this.config.vocabSize, this.logits, targets, 0, scale);
+    this.decoder.backward(k, rows, this.outputOf(top), this.logits, this.dOutputs[top], this.paramRegion);
+    for (let l = top; l >= 0; l--) {
+      if (this.droppedOut) this.dropout!.backward(k, n, this.dOutputs[l], this.masks[l]);
+      this.layers[l].backward(k, steps, batch, this.inputOf(l, tokens), this.dOutputs[l], l > 0 ? this.dOutputs[l - 1] : 0);
+    }
+  }
+
+  /** What layer l's output is to the layers above in the last forward: after dropout when it was applied. */
+  private outputOf(l: number): number {
+    return this.droppedOut ? this.dropped[l] : this.layers[l].output(this.lastBatch);
+  }
+
+  private inputOf(l: number, tokens: Int32Array): LayerInput {
+    return l === 0 ? { tokens } : { offset: this.outputOf(l - 1) };
+  }
+}

@@ -1,0 +1,384 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import fs from 'fs-extra';
+import {
+  optimizerTensorName, stateTensorName,
+  type Checkpoint, type HistoryPoint, type Tensor, type TrainingConfig, type TrainingState,
+} from '../checkpoint/format.js';
+import { BEST, LATEST, loadCheckpoint, saveCheckpoint } from '../checkpoint/store.js';
+import { copyWeights } from '../checkpoint/weights.js';
+import { BatchStream, splitTrainVal } from '../data/batches.js';
+import { readCorpus } from '../data/corpus.js';
+import { Vocab } from '../data/vocab.js';
+import type { BackendName } from '../kernels/index.js';
+import { Model, type ModelConfig } from '../model/model.js';
+import { RuntimeFailure, UsageError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import { evaluate } from './evaluate.js';
+import { clipGradients, optimizerStep } from './optimizer.js';
+
+export const DEFAULT_MODEL: Omit<ModelConfig, 'vocabSize'> = { cell: 'lstm', hiddenSize: 128, layers: 2, dropout: 0 };
+
+export const DEFAULT_CONFIG: TrainingConfig = {
+  seqLength: 64,
+  batchSize: 32,
+  valFrac: 0.1,
+  optimizer: 'adam',
+  lr: 2e-3,
+  lrDecay: 0.97,
+  lrDecayAfter: 10,
+  gradClip: 5,
+  seed: 1,
+  maxEpochs: 50,
+  maxIters: null,
+  timeLimit: null,
+  evalEvery: 200,
+};
+
+/** Options that may change when a run is resumed; the rest would break the exact continuation. */
+const RESUMABLE: ReadonlySet<keyof TrainingConfig> = new Set([
+  'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery',
+]);
+
+/** The flag of each training option, for messages. */
+export const OPTION_FLAGS: Record<keyof TrainingConfig | keyof Omit<ModelConfig, 'vocabSize'>, string> = {
+  seqLength: '--seq-length', batchSize: '--batch-size', valFrac: '--val-frac', optimizer: '--optimizer',
+  lr: '--lr', lrDecay: '--lr-decay', lrDecayAfter: '--lr-decay-after', gradClip: '--grad-clip', seed: '--seed',
+  maxEpochs: '--max-epochs', maxIters: '--max-iters', timeLimit: '--time-limit', evalEvery: '--eval-every',
+  cell: '--model', hiddenSize: '--hidden', layers: '--layers', dropout: '--dropout',
+};
+
+export type StopReason = 'max-iters' | 'max-epochs' | 'time-limit' | 'interrupted';
+
+export type TrainEvent =
+  | { type: 'start'; corpus: string; chars: number; vocabSize: number; params: number; model: ModelConfig; config: TrainingConfig;
+      iteration: number; resumedFrom: string | null; checkpointDir: string; backend: BackendName; itersPerEpoch: number }
+  | { type: 'iteration'; iteration: number; epoch: number; loss: number; smoothLoss: number; lr: number; charsPerSecond: number;
+      seconds: number; etaSeconds: number | null; lastValLoss: number | null }
+  | { type: 'eval'; iteration: number; epoch: number; valLoss: number; bestValLoss: number; improved: boolean }
+  | { type: 'checkpoint'; iteration: number; file: string }
+  | { type: 'done'; reason: StopReason; iteration: number; epoch: number; bestValLoss: number | null; lastValLoss: number | null;
+      latest: string; best: string | null };
+
+export interface TrainOptions {
+  corpusPath: string;
+  /** Default: ./checkpoints/<corpus name>. */
+  checkpointDir?: string;
+  /** Continue a run: true for <checkpointDir>/latest.json, or a checkpoint file. */
+  resume?: string | true;
+  /** Start from these weights (fine-tuning) with a fresh training state. */
+  initFrom?: string;
+  /** Start afresh even though the checkpoint folder already holds a run. */
+  force?: boolean;
+  /** Only the model options the user gave. */
+  model?: Partial<Omit<ModelConfig, 'vocabSize'>>;
+  /** Only the training options the user gave. */
+  config?: Partial<TrainingConfig>;
+  backend: BackendName;
+  onEvent?: (event: TrainEvent) => void;
+  /** Aborting (Ctrl-C) stops after the current iteration with a checkpoint. */
+  signal?: AbortSignal;
+  /** Emit an iteration event at most this often (ms). */
+  progressInterval?: number;
+}
+
+/**
+ * Trains (or continues training) a model on a corpus, writing <dir>/latest.json every --eval-every
+ * iterations and at the end, and <dir>/best.json whenever the validation loss improves.
+ */
+export async function train(options: TrainOptions): Promise<Extract<TrainEvent, { type: 'done' }>> {
+  const emit = options.onEvent ?? (() => {});
+  if (options.resume !== undefined && options.initFrom !== undefined) {
+    throw new UsageError('--resume and --init-from cannot be used together: resume continues a run, --init-from starts a new one from its weights');
+  }
+  const corpus = await readCorpus(options.corpusPath);
+  const corpusSha = createHash('sha256').update(corpus.text).digest('hex');
+  const checkpointDir = options.checkpointDir ?? path.join('checkpoints', corpus.name);
+  const latestFile = path.join(checkpointDir, LATEST);
+  const bestFile = path.join(checkpointDir, BEST);
+
+  const setup = options.resume !== undefined
+    ? await resumeSetup(options, options.resume === true ? latestFile : options.resume, corpusSha, corpus.name)
+    : await freshSetup(options, corpus.text, latestFile);
+  const { model: modelConfig, config, vocab, checkpoint: start } = setup;
+
+  const tokens = vocab.encode(corpus.text);
+  const { train: trainTokens, val: valTokens } = splitTrainVal(tokens, config.valFrac);
+  BatchStream.check(trainTokens.length, config.batchSize, config.seqLength, 'training');
+  if (config.valFrac > 0 && valTokens.length < 2) {
+    throw new UsageError(`the validation split (last ${config.valFrac} of the corpus) is too short to measure; raise --val-frac or use a longer corpus`);
+  }
+  const stream = new BatchStream(trainTokens, config.batchSize, config.seqLength);
+
+  const model = new Model(modelConfig, { maxBatch: config.batchSize, maxSteps: config.seqLength, backend: options.backend });
+  const B = config.batchSize, T = config.seqLength;
+  let state: TrainingState;
+  if (start && options.resume !== undefined) {
+    restoreTraining(model, start);
+    state = structuredClone(start.training);
+    if (options.config?.lr !== undefined) state.lr = config.lr;
+    stream.cursor = state.cursor;
+  } else {
+    const rng = new Rng(config.seed);
+    model.initialize(rng);
+    if (start) copyWeights(model, start); // --init-from: the weights, nothing else
+    model.resetState(B);
+    state = {
+      iteration: 0, epoch: 0, cursor: 0, rng: rng.state(), lr: config.lr, optimizerSteps: 0,
+      smoothLoss: null, bestValLoss: null, lastValLoss: null, seconds: 0, history: [],
+      corpus: { name: corpus.name, chars: tokens.length, sha256: corpusSha },
+    };
+  }
+  const rng = Rng.fromState(state.rng);
+
+  emit({
+    type: 'start', corpus: corpus.path, chars: tokens.length, vocabSize: vocab.size, params: model.paramCount, model: modelConfig,
+    config, iteration: state.iteration, resumedFrom: options.resume !== undefined ? (start ? sourceOf(options.resume, latestFile) : null) : null,
+    checkpointDir, backend: model.k.name, itersPerEpoch: stream.batchesPerEpoch,
+  });
+
+  const snapshot = (): Checkpoint => {
+    state.cursor = stream.cursor;
+    state.rng = rng.state();
+    return captureCheckpoint(model, vocab, config, state);
+  };
+  const evaluateAndSave = async (): Promise<void> => {
+    let improved = false;
+    if (valTokens.length >= 2) {
+      const valLoss = evaluate(model, valTokens, B, T).loss;
+      state.lastValLoss = valLoss;
+      improved = state.bestValLoss === null || valLoss < state.bestValLoss;
+      if (improved) state.bestValLoss = valLoss;
+      emit({ type: 'eval', iteration: state.iteration, epoch: epochOf(state, stream), valLoss, bestValLoss: state.bestValLoss!, improved });
+    }
+    recordHistory(state, stream);
+    const ckpt = snapshot();
+    await saveCheckpoint(latestFile, ckpt);
+    emit({ type: 'checkpoint', iteration: state.iteration, file: latestFile });
+    // Without a validation split, the latest weights are the best we know.
+    if (improved || valTokens.length < 2) await saveCheckpoint(bestFile, ckpt);
+  };
+
+  const inputs = new Int32Array(B * T);
+  const targets = new Int32Array(B * T);
+  const startTime = performance.now();
+  const secondsBefore = state.seconds;
+  const itersBefore = state.iteration;
+  let lastEmit = 0;
+  let lastSavedIteration = start && options.resume !== undefined ? state.iteration : -1;
+  let reason: StopReason;
+  const timeLimitMs = config.timeLimit !== null ? config.timeLimit * 1000 : Infinity;
+  const totalIters = config.maxIters ?? (config.maxEpochs !== null ? config.maxEpochs * stream.batchesPerEpoch : null);
+
+  for (;;) {
+    if (config.maxIters !== null && state.iteration >= config.maxIters) { reason = 'max-iters'; break; }
+    if (config.maxEpochs !== null && epochOf(state, stream) >= config.maxEpochs) { reason = 'max-epochs'; break; }
+    if (performance.now() - startTime >= timeLimitMs) { reason = 'time-limit'; break; }
+    // Let signal handlers run between iterations (the step itself is synchronous).
+    await new Promise((resolve) => setImmediate(resolve));
+    if (options.signal?.aborted) { reason = 'interrupted'; break; }
+
+    stream.next(inputs, targets);
+    model.zeroGradients();
+    model.forward(inputs, T, B, modelConfig.dropout > 0 ? rng : null);
+    const loss = model.loss(targets) / (B * T);
+    if (!Number.isFinite(loss)) throw diverged(state, loss, latestFile, lastSavedIteration);
+    model.backward(inputs, targets, 1 / (B * T));
+    const norm = clipGradients(model.gradients, config.gradClip);
+    if (!Number.isFinite(norm)) throw diverged(state, norm, latestFile, lastSavedIteration);
+    state.optimizerSteps++;
+    optimizerStep(config.optimizer, {
+      weights: model.weights, grads: model.gradients, state0: model.optimizerState(0), state1: model.optimizerState(1),
+    }, state.lr, state.optimizerSteps);
+    model.carryState();
+    state.iteration++;
+    state.smoothLoss = state.smoothLoss === null ? loss : 0.95 * state.smoothLoss + 0.05 * loss;
+    if (stream.cursor === 0) {
+      // The streams wrapped: a new epoch starts from a zero state, and the learning rate may decay.
+      state.epoch++;
+      model.resetState(B);
+      if (state.epoch >= config.lrDecayAfter) state.lr *= config.lrDecay;
+    }
+
+    const elapsedMs = performance.now() - startTime;
+    state.seconds = secondsBefore + elapsedMs / 1000;
+    const charsPerSecond = ((state.iteration - itersBefore) * B * T) / (elapsedMs / 1000);
+    if (elapsedMs - lastEmit >= (options.progressInterval ?? 250) || state.iteration % config.evalEvery === 0) {
+      lastEmit = elapsedMs;
+      const left = totalIters !== null ? Math.max(0, totalIters - state.iteration) : null;
+      let etaSeconds = left !== null ? (left * B * T) / charsPerSecond : null;
+      if (config.timeLimit !== null) etaSeconds = Math.min(etaSeconds ?? Infinity, config.timeLimit - elapsedMs / 1000);
+      emit({
+        type: 'iteration', iteration: state.iteration, epoch: epochOf(state, stream), loss, smoothLoss: state.smoothLoss,
+        lr: state.lr, charsPerSecond, seconds: state.seconds, etaSeconds, lastValLoss: state.lastValLoss,
+      });
+    }
+    if (state.iteration % config.evalEvery === 0) {
+      await evaluateAndSave();
+      lastSavedIteration = state.iteration;
+    }
+  }
+
+  if (lastSavedIteration !== state.iteration) await evaluateAndSave();
+  const bestExists = await fs.pathExists(bestFile);
+  const done = {
+    type: 'done' as const, reason, iteration: state.iteration, epoch: epochOf(state, stream),
+    bestValLoss: state.bestValLoss, lastValLoss: state.lastValLoss, latest: latestFile, best: bestExists ? bestFile : null,
+  };
+  emit(done);
+  return done;
+}
+
+interface Setup {
+  model: ModelConfig;
+  config: TrainingConfig;
+  vocab: Vocab;
+  checkpoint: Checkpoint | null;
+}
+
+async function freshSetup(options: TrainOptions, text: string, latestFile: string): Promise<Setup> {
+  const config = { ...DEFAULT_CONFIG, ...options.config };
+  validateConfig(config);
+  if (!options.force && (await fs.pathExists(latestFile))) {
+    throw new UsageError(`${latestFile} already holds a training run; continue it with --resume, or start over with --force (or another --checkpoint-dir)`);
+  }
+  if (options.initFrom === undefined) {
+    const vocab = Vocab.fromText(text);
+    const model = { ...DEFAULT_MODEL, ...options.model, vocabSize: vocab.size };
+    validateModel(model);
+    return { model, config, vocab, checkpoint: null };
+  }
+  const checkpoint = await loadCheckpoint(options.initFrom);
+  const vocab = Vocab.fromChars(checkpoint.vocab);
+  const missing = vocab.missing(text);
+  if (missing.length > 0) {
+    const shown = missing.slice(0, 20).map((c) => JSON.stringify(c)).join(' ');
+    throw new UsageError(`the corpus has ${missing.length} character(s) not in ${options.initFrom}'s vocabulary: ${shown}${missing.length > 20 ? ' …' : ''}; remove them or train a new model`);
+  }
+  rejectShapeOptions(options, checkpoint, '--init-from');
+  return { model: { ...checkpoint.model, ...(options.model?.dropout !== undefined ? { dropout: options.model.dropout } : {}) }, config, vocab, checkpoint };
+}
+
+async function resumeSetup(options: TrainOptions, file: string, corpusSha: string, corpusName: string): Promise<Setup> {
+  if (options.resume === true && !(await fs.pathExists(file))) {
+    throw new UsageError(`nothing to resume: ${file} does not exist; train without --resume first, or give --resume <checkpoint>`);
+  }
+  const checkpoint = await loadCheckpoint(file);
+  if (checkpoint.training.corpus.sha256 !== corpusSha) {
+    throw new UsageError(`${file} was trained on a different corpus (${checkpoint.training.corpus.name}), not on this ${corpusName}; to fine-tune on it use --init-from ${file}`);
+  }
+  const given = options.config ?? {};
+  for (const key of Object.keys(given) as (keyof TrainingConfig)[]) {
+    if (!RESUMABLE.has(key) && given[key] !== checkpoint.config[key]) {
+      throw new UsageError(`${OPTION_FLAGS[key]} cannot change when resuming (the run uses ${checkpoint.config[key]}); drop it, or start a new run with --init-from ${file}`);
+    }
+  }
+  rejectShapeOptions(options, checkpoint, '--resume');
+  const config = { ...checkpoint.config, ...given };
+  validateConfig(config);
+  return { model: checkpoint.model, config, vocab: Vocab.fromChars(checkpoint.vocab), checkpoint };
+}
+
+/** The model's shape comes from the checkpoint; a different one asked for on the command line is an error. */
+function rejectShapeOptions(options: TrainOptions, checkpoint: Checkpoint, how: string): void {
+  const given = options.model ?? {};
+  for (const key of ['cell', 'hiddenSize', 'layers'] as const) {
+    if (given[key] !== undefined && given[key] !== checkpoint.model[key]) {
+      throw new UsageError(`${OPTION_FLAGS[key]} ${given[key]} does not match the checkpoint (${checkpoint.model[key]}); with ${how} the model shape comes from the checkpoint, so drop ${OPTION_FLAGS[key]}`);
+    }
+  }
+  if (how === '--resume' && given.dropout !== undefined && given.dropout !== checkpoint.model.dropout) {
+    throw new UsageError(`--dropout cannot change when resuming (the run uses ${checkpoint.model.dropout}); drop it`);
+  }
+}
+
+export function validateModel(model: ModelConfig): void {
+  if (!Number.isInteger(model.hiddenSize) || model.hiddenSize < 1) throw new UsageError('--hidden must be a positive integer');
+  if (!Number.isInteger(model.layers) || model.layers < 1) throw new UsageError('--layers must be a positive integer');
+  if (!(model.dropout >= 0 && model.dropout < 1)) throw new UsageError('--dropout must be at least 0 and below 1');
+}
+
+export function validateConfig(c: TrainingConfig): void {
+  const positiveInt = (v: number | null, key: keyof TrainingConfig) => {
+    if (v !== null && (!Number.isInteger(v) || v < 1)) throw new UsageError(`${OPTION_FLAGS[key]} must be a positive integer`);
+  };
+  positiveInt(c.seqLength, 'seqLength');
+  positiveInt(c.batchSize, 'batchSize');
+  positiveInt(c.evalEvery, 'evalEvery');
+  positiveInt(c.maxIters, 'maxIters');
+  if (c.maxEpochs !== null && !(c.maxEpochs > 0)) throw new UsageError('--max-epochs must be a positive number');
+  if (!(c.valFrac >= 0 && c.valFrac <= 0.5)) throw new UsageError('--val-frac must be between 0 and 0.5');
+  if (!(c.lr > 0)) throw new UsageError('--lr must be a positive number');
+  if (!(c.lrDecay > 0 && c.lrDecay <= 1)) throw new UsageError('--lr-decay must be in (0, 1]');
+  if (!(c.lrDecayAfter >= 0)) throw new UsageError('--lr-decay-after must be 0 or more');
+  if (!(c.gradClip >= 0)) throw new UsageError('--grad-clip must be 0 (off) or more');
+  if (c.timeLimit !== null && !(c.timeLimit > 0)) throw new UsageError('--time-limit must be positive, e.g. 90s, 10m or 1h');
+}
+
+function epochOf(state: TrainingState, stream: BatchStream): number {
+  return state.epoch + stream.epochProgress;
+}
+
+function recordHistory(state: TrainingState, stream: BatchStream): void {
+  const point: HistoryPoint = {
+    iteration: state.iteration, epoch: epochOf(state, stream), trainLoss: state.smoothLoss ?? NaN,
+    valLoss: state.lastValLoss, seconds: state.seconds,
+  };
+  const last = state.history[state.history.length - 1];
+  if (last && last.iteration === state.iteration) state.history[state.history.length - 1] = point;
+  else state.history.push(point);
+}
+
+function sourceOf(resume: string | true, latestFile: string): string {
+  return resume === true ? latestFile : resume;
+}
+
+function diverged(state: TrainingState, value: number, latestFile: string, lastSaved: number): RuntimeFailure {
+  const kept = lastSaved >= 0 ? `the last good checkpoint (iteration ${lastSaved}) is kept in ${latestFile}` : 'no checkpoint was written';
+  return new RuntimeFailure(
+    `training diverged at iteration ${state.iteration + 1} (loss ${value}); ${kept}; lower the learning rate, e.g. --lr ${(state.lr / 3).toPrecision(2)}`,
+  );
+}
+
+/** Everything of the model a checkpoint holds: weights, optimizer state and the carried hidden state. */
+function captureCheckpoint(model: Model, vocab: Vocab, config: TrainingConfig, state: TrainingState): Checkpoint {
+  const tensors = new Map<string, Tensor>();
+  const heap = model.k.heap;
+  for (const p of model.params) tensors.set(p.name, { shape: [...p.shape], data: heap.slice(p.offset, p.offset + p.size) });
+  for (const index of [0, 1] as const) {
+    const region = model.optimizerState(index);
+    for (const p of model.params) {
+      tensors.set(optimizerTensorName(index, p.name), { shape: [...p.shape], data: region.slice(p.offset, p.offset + p.size) });
+    }
+  }
+  model.saveState(config.batchSize).forEach((data, i) => {
+    tensors.set(stateTensorName(Math.floor(i / statesPerLayer(model)), i % statesPerLayer(model)), {
+      shape: [config.batchSize, model.config.hiddenSize], data,
+    });
+  });
+  return { model: model.config, vocab: [...vocab.chars], config, training: structuredClone(state), tensors };
+}
+
+function statesPerLayer(model: Model): number {
+  return model.layers[0].states.length;
+}
+
+function restoreTraining(model: Model, ckpt: Checkpoint): void {
+  copyWeights(model, ckpt);
+  for (const index of [0, 1] as const) {
+    const region = model.optimizerState(index);
+    for (const p of model.params) {
+      const t = ckpt.tensors.get(optimizerTensorName(index, p.name));
+      if (!t || t.data.length !== p.size) throw new UsageError(`checkpoint has no optimizer state for ${p.name}; resume needs a checkpoint written by charnn train`);
+      region.set(t.data, p.offset);
+    }
+  }
+  const perLayer = statesPerLayer(model);
+  const saved = Array.from({ length: model.layers.length * perLayer }, (_, i) => {
+    const t = ckpt.tensors.get(stateTensorName(Math.floor(i / perLayer), i % perLayer));
+    const size = ckpt.config.batchSize * model.config.hiddenSize;
+    if (!t || t.data.length !== size) throw new UsageError(`checkpoint has no hidden state for layer ${Math.floor(i / perLayer)}; resume needs a checkpoint written by charnn train`);
+    return t.data;
+  });
+  model.restoreState(saved);
+}

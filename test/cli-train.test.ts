@@ -1,0 +1,200 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { charnn, hasStackTrace, readJson, startCharnn, syntheticText, tempDir } from './helpers/cli.js';
+
+/** Small enough to train in well under a second per run. */
+const TINY = ['--layers', '1', '--hidden', '16', '--seq-length', '16', '--batch-size', '4', '--backend', 'js', '--eval-every', '10'];
+
+let dir: string;
+
+beforeAll(() => {
+  dir = tempDir('train');
+  fs.writeFileSync(path.join(dir, 'corpus.txt'), syntheticText(6000));
+  fs.writeFileSync(path.join(dir, 'other.txt'), syntheticText(6000, 2));
+});
+
+function expectUsageError(args: string[], pattern: RegExp): void {
+  const r = charnn(args, dir);
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2); // the error, maybe a help hint
+  expect(hasStackTrace(r.stderr)).toBe(false);
+  expect(r.stdout).toBe('');
+}
+
+describe('charnn train', () => {
+  it('trains, writes latest.json and best.json, and keeps stdout empty', () => {
+    const r = charnn(['train', 'corpus.txt', ...TINY, '--max-iters', '20'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/val loss/);
+    const latest = readJson(path.join(dir, 'checkpoints/corpus/latest.json'));
+    expect(latest.format).toBe('charnn-checkpoint');
+    expect(latest.training.iteration).toBe(20);
+    expect(fs.existsSync(path.join(dir, 'checkpoints/corpus/best.json'))).toBe(true);
+  });
+
+  it('refuses to overwrite an existing run without --resume or --force', () => {
+    expectUsageError(['train', 'corpus.txt', ...TINY, '--max-iters', '5'], /already holds a training run.*--resume.*--force/);
+  });
+
+  it('--resume continues the iteration count up to --max-iters in all', () => {
+    const r = charnn(['train', 'corpus.txt', '--resume', '--max-iters', '30'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/resuming .*latest\.json at iteration 20/);
+    expect(readJson(path.join(dir, 'checkpoints/corpus/latest.json')).training.iteration).toBe(30);
+  });
+
+  it('N+M iterations in one run equal N, stop, resume, M — byte for byte, dropout and all', () => {
+    const common = ['corpus.txt', ...TINY, '--layers', '2', '--dropout', '0.2', '--eval-every', '7'];
+    expect(charnn(['train', ...common, '--max-iters', '24', '--checkpoint-dir', 'once'], dir).code).toBe(0);
+    expect(charnn(['train', ...common, '--max-iters', '11', '--checkpoint-dir', 'twice'], dir).code).toBe(0);
+    const resumed = charnn(['train', 'corpus.txt', '--resume', '--max-iters', '24', '--checkpoint-dir', 'twice'], dir);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const once = readJson(path.join(dir, 'once/latest.json'));
+    const twice = readJson(path.join(dir, 'twice/latest.json'));
+    expect(twice.training.iteration).toBe(24);
+    expect(Object.keys(twice.tensors).sort()).toEqual(Object.keys(once.tensors).sort());
+    for (const name of Object.keys(once.tensors)) expect(twice.tensors[name].data, name).toBe(once.tensors[name].data);
+    expect(twice.training.rng).toEqual(once.training.rng);
+  });
+
+  it('a resumed run may change its length and learning rate, not its batch size', () => {
+    expectUsageError(['train', 'corpus.txt', '--resume', '--batch-size', '8', '--max-iters', '40'], /--batch-size cannot change when resuming/);
+    expectUsageError(['train', 'corpus.txt', '--resume', '--hidden', '32'], /--hidden 32 does not match the checkpoint/);
+  });
+
+  it('refuses to resume on a different corpus and points to --init-from', () => {
+    expectUsageError(['train', 'other.txt', '--resume', 'checkpoints/corpus/latest.json'], /different corpus.*--init-from/);
+  });
+
+  it('--init-from fine-tunes from the weights with a fresh count', () => {
+    const r = charnn(['train', 'other.txt', '--init-from', 'checkpoints/corpus/best.json', '--max-iters', '5', '--seq-length', '16', '--batch-size', '4', '--backend', 'js'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const ckpt = readJson(path.join(dir, 'checkpoints/other/latest.json'));
+    expect(ckpt.training.iteration).toBe(5);
+    expect(ckpt.model.hiddenSize).toBe(16);
+  });
+
+  it('--init-from lists the corpus characters missing from the vocabulary', () => {
+    fs.writeFileSync(path.join(dir, 'new.txt'), syntheticText(3000) + 'Zebra ☃ quiz\n');
+    expectUsageError(['train', 'new.txt', '--init-from', 'checkpoints/corpus/best.json', '--max-iters', '1'], /not in .*vocabulary: .*"Z".*"☃"/);
+  });
+
+  it('--json prints one JSON event per line on stdout', () => {
+    const r = charnn(['train', 'corpus.txt', ...TINY, '--max-iters', '10', '--checkpoint-dir', 'json', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events[0].type).toBe('start');
+    expect(events.some((e) => e.type === 'eval')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: 'done', reason: 'max-iters', iteration: 10 });
+  });
+
+  it('--max-epochs counts whole passes over the training streams', () => {
+    const r = charnn(['train', 'corpus.txt', ...TINY, '--max-epochs', '2', '--checkpoint-dir', 'epochs', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const done = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(done.reason).toBe('max-epochs');
+    expect(readJson(path.join(dir, 'epochs/latest.json')).training.epoch).toBe(2);
+  });
+
+  it('a diverging loss stops with advice to lower --lr and keeps the last good checkpoint', () => {
+    const r = charnn(['train', 'corpus.txt', ...TINY, '--lr', '1e38', '--eval-every', '1', '--max-iters', '200', '--checkpoint-dir', 'nan'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/diverged at iteration (\d+) \(loss NaN\); the last good checkpoint \(iteration \d+\) is kept in nan\/latest\.json; lower the learning rate, e\.g\. --lr/);
+    const kept = readJson(path.join(dir, 'nan/latest.json'));
+    expect(Number(r.stderr.match(/diverged at iteration (\d+)/)![1])).toBe(kept.training.iteration + 1);
+    expect(hasStackTrace(r.stderr)).toBe(false);
+  });
+
+  it('Ctrl-C saves a checkpoint, says where, and exits 130', async () => {
+    const child = startCharnn(['train', 'corpus.txt', ...TINY, '--max-iters', '1000000', '--checkpoint-dir', 'sigint', '--json'], dir);
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (stdout.includes('"type":"iteration"')) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    expect(stdout).toMatch(/"reason":"interrupted"/);
+    expect(stdout).toMatch(/sigint\/latest\.json/);
+    expect(fs.existsSync(path.join(dir, 'sigint/latest.json'))).toBe(true);
+  });
+});
+
+describe('charnn train rejects bad input with one line and exit code 2', () => {
+  it('a missing corpus', () => expectUsageError(['train', 'nope.txt'], /no such file: nope\.txt/));
+
+  it('a directory', () => expectUsageError(['train', '.'], /directory/));
+
+  it('an empty file', () => {
+    fs.writeFileSync(path.join(dir, 'empty.txt'), '');
+    expectUsageError(['train', 'empty.txt'], /empty/);
+  });
+
+  it('invalid UTF-8, naming the byte offset', () => {
+    fs.writeFileSync(path.join(dir, 'latin1.txt'), Buffer.concat([Buffer.from('hello caf'), Buffer.from([0xe9]), Buffer.from(' world\n')]));
+    expectUsageError(['train', 'latin1.txt'], /UTF-8.*9\b/);
+  });
+
+  it('binary content (a NUL byte)', () => {
+    fs.writeFileSync(path.join(dir, 'binary.txt'), Buffer.from([0x61, 0x62, 0x00, 0x63]));
+    expectUsageError(['train', 'binary.txt'], /NUL|binary/);
+  });
+
+  it('a corpus too short for the sequence length and batch size, saying which to lower', () => {
+    fs.writeFileSync(path.join(dir, 'short.txt'), 'just a few words\n');
+    expectUsageError(['train', 'short.txt', '--batch-size', '32', '--seq-length', '64'], /--seq-length|--batch-size/);
+  });
+
+  it('a malformed option value', () => expectUsageError(['train', 'corpus.txt', '--lr', 'fast'], /--lr/));
+
+  it('an unknown option', () => expectUsageError(['train', 'corpus.txt', '--colour'], /unknown option/));
+
+  it('--resume with nothing to resume', () => {
+    expectUsageError(['train', 'other.txt', '--resume', '--checkpoint-dir', 'fresh'], /nothing to resume/);
+  });
+
+  describe('a checkpoint that cannot be loaded', () => {
+    const good = () => readJson(path.join(dir, 'checkpoints/corpus/latest.json'));
+    const write = (name: string, text: string) => {
+      fs.writeFileSync(path.join(dir, name), text);
+      return name;
+    };
+    const resumeFrom = (file: string, pattern: RegExp) => expectUsageError(['train', 'corpus.txt', '--resume', file], pattern);
+
+    it('is not JSON', () => resumeFrom(write('notjson.json', 'hello'), /not JSON/));
+
+    it('is truncated', () => resumeFrom(write('truncated.json', JSON.stringify(good()).slice(0, 500)), /truncated/));
+
+    it('is not a charnn checkpoint', () => resumeFrom(write('other.json', '{"name": "package"}'), /not a charnn checkpoint/));
+
+    it('has an unknown version', () => resumeFrom(write('v99.json', JSON.stringify({ ...good(), version: 99 })), /unknown checkpoint version 99/));
+
+    it('misses a tensor', () => {
+      const ckpt = good();
+      delete ckpt.tensors['layer0.wh'];
+      resumeFrom(write('missing.json', JSON.stringify(ckpt)), /missing tensor layer0\.wh/);
+    });
+
+    it('has a tensor of the wrong shape', () => {
+      const ckpt = good();
+      ckpt.tensors['decoder.b'].shape = [2, ckpt.tensors['decoder.b'].shape[0] / 2];
+      resumeFrom(write('shape.json', JSON.stringify(ckpt)), /decoder\.b has shape/);
+    });
+
+    it('has NaN in its weights', () => {
+      const ckpt = good();
+      const data = Buffer.from(ckpt.tensors['layer0.wx'].data, 'base64');
+      data.writeFloatLE(NaN, 8);
+      ckpt.tensors['layer0.wx'].data = data.toString('base64');
+      resumeFrom(write('nan.json', JSON.stringify(ckpt)), /layer0\.wx holds NaN at index 2/);
+    });
+  });
+});

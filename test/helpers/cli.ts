@@ -1,0 +1,56 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The built command line, run as a user runs it. */
+export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/charnn.js');
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `charnn ...args` to completion in `cwd`. */
+export function charnn(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): RunResult {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Starts `charnn ...args` without waiting, for tests that signal or stream. */
+export function startCharnn(args: string[], cwd: string) {
+  return spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+}
+
+/** A fresh temporary folder for one test file. */
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `charnn-${prefix}-`));
+}
+
+/** A deterministic English-like text of about `chars` characters, for training in tests. */
+export function syntheticText(chars: number, seed = 1): string {
+  const words = ['the', 'lamp', 'kettle', 'sea', 'light', 'keeper', 'night', 'storm', 'boat', 'bell', 'and', 'a', 'of', 'rings', 'sings', 'waits'];
+  let s = seed >>> 0;
+  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  let text = '';
+  while (text.length < chars) {
+    const n = 3 + Math.floor(next() * 6);
+    const line = Array.from({ length: n }, () => words[Math.floor(next() * words.length)]).join(' ');
+    text += line.charAt(0).toUpperCase() + line.slice(1) + '.\n';
+  }
+  return text;
+}
+
+/** A checkpoint's JSON, parsed. */
+export function readJson(file: string): any {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+/** No stack trace leaked to the user. */
+export function hasStackTrace(stderr: string): boolean {
+  return /\n\s+at .+:\d+:\d+/.test(stderr);
+}
