@@ -1,5 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { CharnnError } from '../util/errors.js';
+import { registerEval } from './eval.js';
+import { registerInfo } from './info.js';
+import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
 import { stderrStyle } from './ui.js';
 
@@ -13,6 +16,9 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(stderrStyle.red(text)) });
   registerTrain(program);
+  registerSample(program);
+  registerInfo(program);
+  registerEval(program);
 
   try {
     await program.parseAsync(argv);

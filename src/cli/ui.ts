@@ -1,7 +1,8 @@
-import { Chalk, chalkStderr } from 'chalk';
+import chalk, { Chalk, chalkStderr } from 'chalk';
 
-/** Colours for stderr: none when NO_COLOR is set or stderr is not a terminal. */
+/** Colours for stderr and stdout: none when NO_COLOR is set or the stream is not a terminal. */
 export const stderrStyle = process.env.NO_COLOR ? new Chalk({ level: 0 }) : chalkStderr;
+export const stdoutStyle = process.env.NO_COLOR ? new Chalk({ level: 0 }) : chalk;
 
 /** 1234567 → "1.23M", for parameter counts and speeds. */
 export function compact(n: number): string {

@@ -1,6 +1,11 @@
+import type { Checkpoint } from '../checkpoint/format.js';
+import { modelFromCheckpoint } from '../checkpoint/weights.js';
 import { evalBatches } from '../data/batches.js';
-import type { TokenArray } from '../data/vocab.js';
+import { decodeUtf8Strict, readTextFile } from '../data/corpus.js';
+import { Vocab, type TokenArray } from '../data/vocab.js';
+import type { BackendName } from '../kernels/index.js';
 import type { Model } from '../model/model.js';
+import { UsageError } from '../util/errors.js';
 
 export interface Evaluation {
   /** Mean cross-entropy in nats per character. */
@@ -32,4 +37,47 @@ export function evaluate(model: Model, tokens: TokenArray, batchSize: number, se
   }
   if (saved) model.restoreState(saved);
   return { loss: chars > 0 ? total / chars : NaN, chars };
+}
+
+export interface TextEvaluation {
+  file: string;
+  /** Mean cross-entropy over the scored characters. */
+  lossNats: number;
+  lossBits: number;
+  /** Characters scored. */
+  chars: number;
+  /** Occurrences of characters outside the vocabulary, left out of the score. */
+  unknownChars: number;
+  /** Those characters, distinct. */
+  unknown: string[];
+}
+
+const EVAL_BATCH = 32;
+const EVAL_STEPS = 64;
+
+/**
+ * The model's loss on a text file. Characters outside the vocabulary are counted, reported and left
+ * out; the rest is read as up to 32 contiguous streams (so a few characters at stream starts are
+ * predicted from a fresh state, as in validation).
+ */
+export async function evaluateText(ckpt: Checkpoint, file: string, backend: BackendName): Promise<TextEvaluation> {
+  const text = decodeUtf8Strict(await readTextFile(file), file);
+  const vocab = Vocab.fromChars(ckpt.vocab);
+  const unknown = vocab.missing(text);
+  const unknownSet = new Set(unknown);
+  let unknownChars = 0;
+  let known = text;
+  if (unknown.length > 0) {
+    const kept: string[] = [];
+    for (const c of text) {
+      if (unknownSet.has(c)) unknownChars++;
+      else kept.push(c);
+    }
+    known = kept.join('');
+  }
+  const tokens = vocab.encode(known);
+  if (tokens.length < 2) throw new UsageError(`${file} has fewer than two characters the model knows; nothing to score`);
+  const model = modelFromCheckpoint(ckpt, { maxBatch: EVAL_BATCH, maxSteps: EVAL_STEPS, backend });
+  const { loss, chars } = evaluate(model, tokens, EVAL_BATCH, EVAL_STEPS);
+  return { file, lossNats: loss, lossBits: loss / Math.LN2, chars, unknownChars, unknown };
 }

@@ -1,0 +1,99 @@
+import { Command, Option } from 'commander';
+import type { Checkpoint, HistoryPoint } from '../checkpoint/format.js';
+import { loadCheckpoint } from '../checkpoint/store.js';
+import { describeParams } from '../model/model.js';
+import { clock, compact, stdoutStyle } from './ui.js';
+
+export function registerInfo(program: Command): void {
+  program
+    .command('info')
+    .description('describe a checkpoint: model, vocabulary, training progress and the loss curve')
+    .argument('<checkpoint>', 'a checkpoint file, e.g. checkpoints/lighthouse/best.json')
+    .addOption(new Option('--json', 'print one JSON object for programs'))
+    .addHelpText('after', `
+Examples:
+  $ charnn info checkpoints/lighthouse/best.json
+  $ charnn info checkpoints/lighthouse/latest.json --json | jq .bestValLoss`)
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const summary = summarize(await loadCheckpoint(file));
+      process.stdout.write(opts.json ? JSON.stringify(summary) + '\n' : describe(summary) + '\n');
+    });
+}
+
+export interface CheckpointSummary {
+  cell: string;
+  layers: number;
+  hiddenSize: number;
+  dropout: number;
+  parameters: number;
+  vocabSize: number;
+  vocabPreview: string;
+  corpus: string;
+  corpusChars: number;
+  iteration: number;
+  epoch: number;
+  bestValLoss: number | null;
+  lastValLoss: number | null;
+  trainLoss: number | null;
+  trainingSeconds: number;
+  config: Checkpoint['config'];
+  history: HistoryPoint[];
+}
+
+export function summarize(ckpt: Checkpoint): CheckpointSummary {
+  const t = ckpt.training;
+  const last = t.history[t.history.length - 1];
+  return {
+    cell: ckpt.model.cell, layers: ckpt.model.layers, hiddenSize: ckpt.model.hiddenSize, dropout: ckpt.model.dropout,
+    parameters: describeParams(ckpt.model).reduce((n, p) => n + p.size, 0),
+    vocabSize: ckpt.vocab.length,
+    vocabPreview: ckpt.vocab.map((c) => (c === '\n' ? '↵' : c === '\r' ? '␍' : c === '\t' ? '⇥' : c === ' ' ? '␠' : c)).slice(0, 80).join(''),
+    corpus: t.corpus.name, corpusChars: t.corpus.chars,
+    iteration: t.iteration, epoch: last?.epoch ?? t.epoch,
+    bestValLoss: t.bestValLoss, lastValLoss: t.lastValLoss, trainLoss: t.smoothLoss,
+    trainingSeconds: t.seconds, config: ckpt.config, history: t.history,
+  };
+}
+
+function describe(s: CheckpointSummary): string {
+  const loss = (v: number | null) => (v === null ? '-' : `${v.toFixed(4)} nats/char (${(v / Math.LN2).toFixed(3)} bits)`);
+  const lines = [
+    `model       ${s.layers}×${s.hiddenSize} ${s.cell.toUpperCase()}${s.dropout > 0 ? `, dropout ${s.dropout}` : ''}, ${compact(s.parameters)} parameters`,
+    `vocabulary  ${s.vocabSize} characters: ${s.vocabPreview}${s.vocabSize > 80 ? '…' : ''}`,
+    `corpus      ${s.corpus} (${compact(s.corpusChars)} characters)`,
+    `training    iteration ${s.iteration}, epoch ${s.epoch.toFixed(2)}, ${clock(s.trainingSeconds)}; batch ${s.config.batchSize}×${s.config.seqLength}, ${s.config.optimizer} lr ${s.config.lr}`,
+    `train loss  ${loss(s.trainLoss)}`,
+    `val loss    best ${loss(s.bestValLoss)}, last ${loss(s.lastValLoss)}`,
+  ];
+  if (s.history.length >= 2) lines.push('', ...lossChart(s.history));
+  return lines.join('\n');
+}
+
+/**
+ * The loss history as a terminal chart: iterations across, loss up; `·` train, `•` validation
+ * (in colour on a terminal).
+ */
+export function lossChart(history: readonly HistoryPoint[], width = 64, height = 12): string[] {
+  const points = history.flatMap((h) => [
+    ...(Number.isFinite(h.trainLoss) ? [{ x: h.iteration, y: h.trainLoss, mark: '·' }] : []),
+    ...(h.valLoss !== null ? [{ x: h.iteration, y: h.valLoss, mark: '•' }] : []),
+  ]);
+  const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+  const grid = Array.from({ length: height }, () => Array<string>(width).fill(' '));
+  for (const p of points) {
+    const col = x1 > x0 ? Math.round(((p.x - x0) / (x1 - x0)) * (width - 1)) : 0;
+    const row = y1 > y0 ? Math.round(((y1 - p.y) / (y1 - y0)) * (height - 1)) : height - 1;
+    if (grid[row][col] !== '•') grid[row][col] = p.mark;
+  }
+  const label = (row: number) => (y1 - ((y1 - y0) * row) / (height - 1)).toFixed(2).padStart(6);
+  const lines = grid.map((cells, row) => {
+    const text = cells.join('');
+    const shown = text.replace(/•+/g, (m) => stdoutStyle.cyan(m));
+    return `${row === 0 || row === height - 1 || row === Math.floor(height / 2) ? label(row) : '      '} │${shown}`;
+  });
+  lines.push(`       └${'─'.repeat(width)}`);
+  lines.push(`        iteration ${x0}${' '.repeat(Math.max(1, width - 12 - String(x0).length - String(x1).length))}${x1}`);
+  lines.push('        · train loss   • validation loss');
+  return lines;
+}
