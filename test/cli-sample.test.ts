@@ -55,10 +55,27 @@ describe('charnn sample', () => {
     expect(r.stdout.match(/ab/g)!.length).toBe(3);
   });
 
+  it('with --stop "\\n", --count gives one line per sample, each followed by one blank line', () => {
+    const r = charnn(['sample', '--checkpoint', 'random.json', '--count', '3', '--length', '5000', '--seed', '5', '--stop', '\\n'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^[^\n]*\n\n[^\n]*\n\n[^\n]*\n$/);
+  });
+
+  it('--argmax and a tiny --temp give the same text; --top-k 1 too', () => {
+    const run = (...extra: string[]) => charnn(['sample', '--checkpoint', 'random.json', '--length', '200', '--prime', 'ab', '--seed', '3', ...extra], dir).stdout;
+    const greedy = run('--argmax');
+    expect(run('--temp', '1e-6')).toBe(greedy);
+    expect(run('--top-k', '1')).toBe(greedy);
+  });
+
   it('rejects a temperature of 0 and other bad values with exit 2', () => {
-    for (const bad of [['--temp', '0'], ['--temp', 'hot'], ['--top-k', '0'], ['--top-p', '1.5'], ['--length', '-3']]) {
+    const bads = [['--temp', '0'], ['--temp', '-1'], ['--temp', 'hot'], ['--top-k', '0'], ['--top-k', '2.5'], ['--top-p', '0'], ['--top-p', '1.5'],
+      ['--length', '-3'], ['--count', '0'], ['--prime-unknown', 'ignore'], ['--backend', 'cuda']];
+    for (const bad of bads) {
       const r = charnn(['sample', '--checkpoint', 'random.json', ...bad], dir);
       expect(r.code, bad.join(' ')).toBe(2);
+      expect(r.stderr, bad.join(' ')).toMatch(new RegExp(`option '${bad[0]} <[a-z]+>' argument '${bad[1]}' is invalid`));
+      expect(r.stdout).toBe('');
       expect(hasStackTrace(r.stderr)).toBe(false);
     }
   });
@@ -82,6 +99,12 @@ describe('charnn sample', () => {
     await new Promise((resolve) => child.on('close', resolve));
   });
 
+  it('a checkpoint that does not exist is a one-line error (exit 2)', () => {
+    const r = charnn(['sample', '--checkpoint', 'nowhere.json'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('charnn: no checkpoint at nowhere.json — check the path\n');
+  });
+
   it('a pipe closed early (| head -c 10) ends quietly with exit 0', () => {
     const r = spawnSync('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${BIN}" sample --checkpoint random.json --length 10000000 | head -c 10`], { cwd: dir, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
@@ -90,57 +113,24 @@ describe('charnn sample', () => {
   });
 });
 
-describe('charnn info', () => {
-  it('describes model, vocabulary, corpus, progress and draws the loss history', () => {
-    const r = charnn(['info', 'checkpoints/corpus/latest.json'], dir);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/model +1×16 LSTM, \d+ parameters/);
-    expect(r.stdout).toMatch(/vocabulary +\d+ characters: ↵␠/);
-    expect(r.stdout).toMatch(/corpus +corpus/);
-    expect(r.stdout).toMatch(/iteration 200, epoch/);
-    expect(r.stdout).toMatch(/val loss +best \d\.\d{4} nats\/char/);
-    expect(r.stdout).toMatch(/· train loss +• validation loss/);
-  });
+describe('the library', () => {
+  it("import { loadCheckpoint, sample } from 'charnn' runs the README example and gives the CLI's text", () => {
+    // A project that has charnn installed: node_modules/charnn is this package.
+    const project = tempDir('library');
+    fs.mkdirSync(path.join(project, 'node_modules'));
+    fs.symlinkSync(path.resolve(path.dirname(BIN), '..'), path.join(project, 'node_modules', 'charnn'), 'dir');
+    fs.writeFileSync(path.join(project, 'generate.mjs'), `
+import { loadCheckpoint, sample } from 'charnn';
 
-  it('--json gives the same facts to programs', () => {
-    const info = JSON.parse(charnn(['info', 'checkpoints/corpus/latest.json', '--json'], dir).stdout);
-    expect(info).toMatchObject({ cell: 'lstm', layers: 1, hiddenSize: 16, iteration: 200, corpus: 'corpus' });
-    expect(info.history.length).toBe(4);
-    expect(info.parameters).toBe(4 * 16 * (info.vocabSize + 16 + 1) + 16 * info.vocabSize + info.vocabSize);
-  });
-
-  it('a file that is not a checkpoint is a one-line error (exit 2)', () => {
-    const r = charnn(['info', 'corpus.txt'], dir);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/not JSON/);
-  });
-});
-
-describe('charnn eval', () => {
-  it('reports the loss in nats and bits per character', () => {
-    fs.writeFileSync(path.join(dir, 'held.txt'), syntheticText(3000, 5));
-    const r = charnn(['eval', 'checkpoints/corpus/best.json', 'held.txt', '--json'], dir);
-    expect(r.code, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout);
-    expect(result.lossBits).toBeCloseTo(result.lossNats / Math.LN2, 10);
-    expect(result.lossNats).toBeGreaterThan(0);
-    const vocabSize = JSON.parse(charnn(['info', 'checkpoints/corpus/best.json', '--json'], dir).stdout).vocabSize;
-    expect(result.lossNats).toBeLessThan(Math.log(vocabSize) - 0.5); // it learned something
-    expect(result.unknownChars).toBe(0);
-  });
-
-  it('counts and reports characters outside the vocabulary instead of skipping them silently', () => {
-    fs.writeFileSync(path.join(dir, 'odd.txt'), syntheticText(2000, 6) + 'Zz☃ Zebra\n');
-    const r = charnn(['eval', 'checkpoints/corpus/best.json', 'odd.txt'], dir);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/4 character\(s\) of odd\.txt are not in the model's vocabulary and were left out of the score: "Z" "z" "☃"/);
-    expect(r.stdout).toMatch(/nats\/char .* bits\/char .*\(4 unknown characters left out\)/);
-  });
-
-  it('a file that is not UTF-8 gets the same message as training', () => {
-    fs.writeFileSync(path.join(dir, 'bad.txt'), Buffer.from([0x61, 0xff, 0x62]));
-    const r = charnn(['eval', 'checkpoints/corpus/best.json', 'bad.txt'], dir);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/not valid UTF-8 \(bad byte at offset 1\)/);
+const checkpoint = await loadCheckpoint(${JSON.stringify(path.join(dir, 'random.json'))});
+for await (const char of sample(checkpoint, { temperature: 0.8, length: 300, prime: 'a b', seed: 1 })) {
+  process.stdout.write(char);
+}
+`);
+    const library = spawnSync(process.execPath, ['generate.mjs'], { cwd: project, encoding: 'utf8' });
+    expect(library.status, library.stderr).toBe(0);
+    const cli = charnn(['sample', '--checkpoint', 'random.json', '--temp', '0.8', '--length', '300', '--prime', 'a b', '--seed', '1'], dir);
+    expect([...library.stdout].length).toBe(303);
+    expect(library.stdout).toBe(cli.stdout);
   });
 });

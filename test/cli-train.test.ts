@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { charnn, hasStackTrace, readJson, startCharnn, syntheticText, tempDir } from './helpers/cli.js';
 
 /** Small enough to train in well under a second per run. */
-const TINY = ['--layers', '1', '--hidden', '16', '--seq-length', '16', '--batch-size', '4', '--backend', 'js', '--eval-every', '10'];
+const TINY = ['--layers', '1', '--hidden', '16', '--seq-length', '16', '--batch-size', '4', '--eval-every', '10'];
 
 let dir: string;
 
@@ -47,10 +47,10 @@ describe('charnn train', () => {
   });
 
   it('N+M iterations in one run equal N, stop, resume, M — byte for byte, dropout and all', () => {
-    const common = ['corpus.txt', ...TINY, '--layers', '2', '--dropout', '0.2', '--eval-every', '7'];
+    const common = ['corpus.txt', ...TINY, '--layers', '2', '--dropout', '0.2', '--eval-every', '7', '--threads', '2'];
     expect(charnn(['train', ...common, '--max-iters', '24', '--checkpoint-dir', 'once'], dir).code).toBe(0);
     expect(charnn(['train', ...common, '--max-iters', '11', '--checkpoint-dir', 'twice'], dir).code).toBe(0);
-    const resumed = charnn(['train', 'corpus.txt', '--resume', '--max-iters', '24', '--checkpoint-dir', 'twice'], dir);
+    const resumed = charnn(['train', 'corpus.txt', '--resume', '--max-iters', '24', '--checkpoint-dir', 'twice', '--threads', '2'], dir);
     expect(resumed.code, resumed.stderr).toBe(0);
     const once = readJson(path.join(dir, 'once/latest.json'));
     const twice = readJson(path.join(dir, 'twice/latest.json'));
@@ -58,6 +58,37 @@ describe('charnn train', () => {
     expect(Object.keys(twice.tensors).sort()).toEqual(Object.keys(once.tensors).sort());
     for (const name of Object.keys(once.tensors)) expect(twice.tensors[name].data, name).toBe(once.tensors[name].data);
     expect(twice.training.rng).toEqual(once.training.rng);
+  });
+
+  it('the exact resume holds on the plain-TypeScript backend too', () => {
+    const common = ['corpus.txt', ...TINY, '--model', 'gru', '--backend', 'js'];
+    expect(charnn(['train', ...common, '--max-iters', '16', '--checkpoint-dir', 'js-once'], dir).code).toBe(0);
+    expect(charnn(['train', ...common, '--max-iters', '9', '--checkpoint-dir', 'js-twice'], dir).code).toBe(0);
+    expect(charnn(['train', 'corpus.txt', '--resume', '--max-iters', '16', '--backend', 'js', '--checkpoint-dir', 'js-twice'], dir).code).toBe(0);
+    const once = readJson(path.join(dir, 'js-once/latest.json'));
+    const twice = readJson(path.join(dir, 'js-twice/latest.json'));
+    for (const name of Object.keys(once.tensors)) expect(twice.tensors[name].data, name).toBe(once.tensors[name].data);
+  });
+
+  it('worker threads give the weights of one thread, up to the order of float sums (dropout included)', () => {
+    const common = ['corpus.txt', ...TINY, '--layers', '2', '--dropout', '0.3', '--batch-size', '5', '--max-iters', '6'];
+    expect(charnn(['train', ...common, '--threads', '1', '--checkpoint-dir', 'one-thread'], dir).code).toBe(0);
+    const r = charnn(['train', ...common, '--threads', '3', '--checkpoint-dir', 'three-threads'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const one = readJson(path.join(dir, 'one-thread/latest.json'));
+    const three = readJson(path.join(dir, 'three-threads/latest.json'));
+    const floats = (b64: string) => new Float32Array(new Uint8Array(Buffer.from(b64, 'base64')).buffer);
+    let differ = 0;
+    for (const name of Object.keys(one.tensors)) {
+      const a = floats(one.tensors[name].data), b = floats(three.tensors[name].data);
+      const scale = Math.max(1e-3, ...Array.from(a, Math.abs));
+      for (let i = 0; i < a.length; i++) {
+        expect(Math.abs(a[i] - b[i]) / scale, `${name}[${i}]`).toBeLessThan(1e-4);
+        if (a[i] !== b[i]) differ++;
+      }
+    }
+    expect(one.training.smoothLoss).toBeCloseTo(three.training.smoothLoss, 5);
+    expect(differ).toBeGreaterThan(0); // the threads really did sum in another order
   });
 
   it('a resumed run may change its length and learning rate, not its batch size', () => {
@@ -70,7 +101,7 @@ describe('charnn train', () => {
   });
 
   it('--init-from fine-tunes from the weights with a fresh count', () => {
-    const r = charnn(['train', 'other.txt', '--init-from', 'checkpoints/corpus/best.json', '--max-iters', '5', '--seq-length', '16', '--batch-size', '4', '--backend', 'js'], dir);
+    const r = charnn(['train', 'other.txt', '--init-from', 'checkpoints/corpus/best.json', '--max-iters', '5', '--seq-length', '16', '--batch-size', '4'], dir);
     expect(r.code, r.stderr).toBe(0);
     const ckpt = readJson(path.join(dir, 'checkpoints/other/latest.json'));
     expect(ckpt.training.iteration).toBe(5);

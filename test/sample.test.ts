@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { modelFromCheckpoint } from '../src/checkpoint/weights.js';
 import { sample, Sampler } from '../src/sample/sampler.js';
 import { handMadeCheckpoint } from './helpers/checkpoints.js';
 
@@ -56,6 +57,37 @@ describe('the sampler', () => {
     expect(new Set(draw(new Sampler(ckpt, { length: 5000, seed: 7, topP: 0.7 })))).toEqual(new Set(['a', 'd', ' ']));
   });
 
+  it('top-k and top-p together: the nucleus is taken among the k best, renormalised', () => {
+    // Among a and d (.598 and .402 once renormalised), a alone reaches 0.55.
+    const text = draw(new Sampler(handMadeCheckpoint(VOCAB, { decoderBias: BIAS }), { length: 3000, seed: 8, topK: 2, topP: 0.55 }));
+    expect(new Set(text)).toEqual(new Set(['a']));
+  });
+
+  it('top-k of the vocabulary size or more keeps every character; top-p 1 too', () => {
+    const ckpt = handMadeCheckpoint(VOCAB, { decoderBias: BIAS });
+    expect(new Set(draw(new Sampler(ckpt, { length: 5000, seed: 9, topK: 100 })))).toEqual(new Set(VOCAB));
+    expect(draw(new Sampler(ckpt, { length: 500, seed: 9, topP: 1 }))).toBe(draw(new Sampler(ckpt, { length: 500, seed: 9 })));
+  });
+
+  it('at temperature 1, the character after a prime follows the softmax of the network (chi-square)', () => {
+    const ckpt = handMadeCheckpoint(VOCAB, { randomWeights: 1.5, model: { hiddenSize: 12, layers: 2 } });
+    const model = modelFromCheckpoint(ckpt, { maxBatch: 1, maxSteps: 3, backend: 'js' });
+    model.resetState(1);
+    const prime = 'bad';
+    const logitsAt = model.forward(Int32Array.from([...prime].map((c) => VOCAB.indexOf(c))), 3, 1, null);
+    const logits = Array.from(model.k.heap.subarray(logitsAt + 2 * VOCAB.length, logitsAt + 3 * VOCAB.length));
+    const n = 10000;
+    const sampler = new Sampler(ckpt, { length: 1, prime, seed: 10, backend: 'js' });
+    const counts = new Map(VOCAB.map((c) => [c, 0]));
+    for (let i = 0; i < n; i++) {
+      const next = draw(sampler).slice(prime.length);
+      counts.set(next, counts.get(next)! + 1);
+    }
+    const expected = softmax(logits).map((p) => p * n);
+    const chi2 = VOCAB.reduce((sum, c, i) => sum + (counts.get(c)! - expected[i]) ** 2 / expected[i], 0);
+    expect(chi2).toBeLessThan(22.46);
+  });
+
   it('the same seed gives the same text, another seed another', () => {
     const ckpt = handMadeCheckpoint(VOCAB, { randomWeights: 1, model: { cell: 'gru' } });
     const one = draw(new Sampler(ckpt, { length: 200, seed: 11 }));
@@ -80,6 +112,12 @@ describe('the sampler', () => {
     const text = draw(new Sampler(handMadeCheckpoint(VOCAB, { decoderBias: BIAS }), { length: 100000, seed: 2, stop: ['da'] }));
     expect(text.endsWith('da')).toBe(true);
     expect(text.indexOf('da')).toBe(text.length - 2);
+  });
+
+  it('a stop string is looked for in the generated text only, not in the prime', () => {
+    const text = draw(new Sampler(handMadeCheckpoint(VOCAB, { decoderBias: BIAS }), { length: 100000, seed: 2, prime: 'da', stop: ['da'] }));
+    expect(text.length).toBeGreaterThan(4);
+    expect(text.indexOf('da', 2)).toBe(text.length - 2);
   });
 
   it('an astral-plane vocabulary round-trips: every output character is one of the vocabulary', async () => {

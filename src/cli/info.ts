@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import type { Checkpoint, HistoryPoint } from '../checkpoint/format.js';
 import { loadCheckpoint } from '../checkpoint/store.js';
 import { describeParams } from '../model/model.js';
+import { lineChart } from './chart.js';
 import { clock, compact, stdoutStyle } from './ui.js';
 
 export function registerInfo(program: Command): void {
@@ -65,35 +66,18 @@ function describe(s: CheckpointSummary): string {
     `train loss  ${loss(s.trainLoss)}`,
     `val loss    best ${loss(s.bestValLoss)}, last ${loss(s.lastValLoss)}`,
   ];
-  if (s.history.length >= 2) lines.push('', ...lossChart(s.history));
+  if (s.history.length >= 2) lines.push('', 'loss (nats/char)', ...lossChart(s.history));
   return lines.join('\n');
 }
 
-/**
- * The loss history as a terminal chart: iterations across, loss up; `·` train, `•` validation
- * (in colour on a terminal).
- */
-export function lossChart(history: readonly HistoryPoint[], width = 64, height = 12): string[] {
-  const points = history.flatMap((h) => [
-    ...(Number.isFinite(h.trainLoss) ? [{ x: h.iteration, y: h.trainLoss, mark: '·' }] : []),
-    ...(h.valLoss !== null ? [{ x: h.iteration, y: h.valLoss, mark: '•' }] : []),
-  ]);
-  const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
-  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
-  const grid = Array.from({ length: height }, () => Array<string>(width).fill(' '));
-  for (const p of points) {
-    const col = x1 > x0 ? Math.round(((p.x - x0) / (x1 - x0)) * (width - 1)) : 0;
-    const row = y1 > y0 ? Math.round(((y1 - p.y) / (y1 - y0)) * (height - 1)) : height - 1;
-    if (grid[row][col] !== '•') grid[row][col] = p.mark;
-  }
-  const label = (row: number) => (y1 - ((y1 - y0) * row) / (height - 1)).toFixed(2).padStart(6);
-  const lines = grid.map((cells, row) => {
-    const text = cells.join('');
-    const shown = text.replace(/•+/g, (m) => stdoutStyle.cyan(m));
-    return `${row === 0 || row === height - 1 || row === Math.floor(height / 2) ? label(row) : '      '} │${shown}`;
-  });
-  lines.push(`       └${'─'.repeat(width)}`);
-  lines.push(`        iteration ${x0}${' '.repeat(Math.max(1, width - 12 - String(x0).length - String(x1).length))}${x1}`);
-  lines.push('        · train loss   • validation loss');
-  return lines;
+/** The loss history as a terminal line chart over iterations: training dotted, validation solid (cyan). */
+export function lossChart(history: readonly HistoryPoint[]): string[] {
+  return lineChart([
+    { label: 'train loss', points: history.map((h) => ({ x: h.iteration, y: h.trainLoss })), paint: (t) => t, dotted: true },
+    {
+      label: 'validation loss',
+      points: history.flatMap((h) => (h.valLoss !== null ? [{ x: h.iteration, y: h.valLoss }] : [])),
+      paint: (t) => stdoutStyle.cyan(t),
+    },
+  ], { xLabel: 'iteration' });
 }

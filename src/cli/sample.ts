@@ -2,34 +2,32 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { BEST, findNewest, loadCheckpoint } from '../checkpoint/store.js';
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
 import { Sampler } from '../sample/sampler.js';
-import { UsageError } from '../util/errors.js';
+import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { choice, nonNegativeInt, positiveInt, positiveNumber } from './options.js';
 import { stderrStyle as style } from './ui.js';
-
-/** Written between samples of --count. */
-export const SAMPLE_SEPARATOR = '\n\n';
 
 export function registerSample(program: Command): void {
   program
     .command('sample')
     .description('generate text from a trained model, streamed to stdout')
     .addOption(new Option('--checkpoint <file>', 'the checkpoint to sample from (default: the newest best.json under ./checkpoints)'))
-    .addOption(new Option('--temp <t>', 'temperature: lower is safer, higher is wilder').argParser(positiveNumber).default(1))
+    .addOption(new Option('--temp <t>', 'temperature (> 0): lower is safer, higher is wilder, near 0 is --argmax').argParser(positiveNumber).default(1))
     .addOption(new Option('--length <n>', 'characters to generate (the prime not counted)').argParser(nonNegativeInt).default(1000))
     .addOption(new Option('--prime <text>', 'text to start from; it is printed first'))
     .addOption(new Option('--prime-unknown <how>', 'prime characters the model does not know: error or skip').argParser(choice(['error', 'skip'] as const)).default('error'))
     .addOption(new Option('--seed <n>', 'the same seed gives the same text (default: random)').argParser(nonNegativeInt))
-    .addOption(new Option('--top-k <k>', 'sample only among the k most likely characters').argParser(positiveInt))
-    .addOption(new Option('--top-p <p>', 'sample only among the most likely characters that make up probability p').argParser(topP))
-    .addOption(new Option('--argmax', 'always take the most likely character'))
-    .addOption(new Option('--stop <string>', 'end a sample when it produces this (repeatable)').argParser(collect).default([]))
-    .addOption(new Option('--count <n>', 'number of samples, separated by a blank line').argParser(positiveInt).default(1))
+    .addOption(new Option('--top-k <k>', 'sample only among the k most likely characters (k above the vocabulary size: all)').argParser(positiveInt))
+    .addOption(new Option('--top-p <p>', 'nucleus sampling: only among the fewest most likely characters that together reach probability p (0 < p ≤ 1; applied after --top-k)').argParser(topP))
+    .addOption(new Option('--argmax', 'always take the most likely character (greedy; --temp, --top-k and --top-p then do nothing)'))
+    .addOption(new Option('--stop <string>', 'end a sample once it generates this string (printed too); repeatable; \\n \\t \\r \\\\ are escapes').argParser(collect).default([], 'none'))
+    .addOption(new Option('--count <n>', 'independent samples, each from a fresh state and the prime, separated by a blank line').argParser(positiveInt).default(1))
     .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
     .addHelpText('after', `
 Examples:
   $ charnn sample --temp 0.8
   $ charnn sample --checkpoint checkpoints/lighthouse/best.json --prime "Monday, " --length 300 --seed 7
-  $ charnn sample --top-p 0.9 --stop "\\n\\n" --count 3
+  $ charnn sample --top-p 0.9 --stop "\\n\\n" --count 3        # three paragraphs
+  $ charnn sample --argmax --prime "The " --length 80
   $ charnn sample --length 100000 | less`)
     .action(async (opts: {
       checkpoint?: string; temp: number; length: number; prime?: string; primeUnknown: 'error' | 'skip'; seed?: number;
@@ -52,34 +50,38 @@ Examples:
 }
 
 /**
- * Streams the samples to stdout a character at a time. A reader that goes away (`| head`) ends the
- * program quietly.
+ * Streams the samples to stdout a character at a time (writes to a pipe, file or terminal go out at once;
+ * when the reader is slower, we wait for it). Each sample but the last ends with a blank line, newlines
+ * added only as needed, so one that ends a paragraph is not followed by two. A reader that goes away
+ * (`| head`) ends the program quietly; any other write error is reported.
  */
 async function writeSamples(sampler: Sampler, count: number): Promise<void> {
-  let closed = false;
-  const onError = (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') closed = true;
-    else throw err;
+  const stdout = process.stdout;
+  const failures: NodeJS.ErrnoException[] = [];
+  // Stays attached: a closed pipe may report more than once.
+  stdout.on('error', (err: NodeJS.ErrnoException) => failures.push(err));
+  const gone = () => failures.length > 0 || stdout.destroyed;
+  let tail = ''; // the last two characters written
+  const write = async (text: string) => {
+    tail = (tail + text).slice(-2);
+    if (!stdout.write(text) && !gone()) await drained();
   };
-  process.stdout.on('error', onError);
-  try {
-    for (let s = 0; s < count && !closed; s++) {
-      if (s > 0) process.stdout.write(SAMPLE_SEPARATOR);
-      let n = 0;
-      for (const char of sampler.generate()) {
-        if (closed) break;
-        if (!process.stdout.write(char)) await drained();
-        // Let a closed pipe be noticed now and then.
-        if (++n % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
-      }
+  let written = 0;
+  for (let s = 0; s < count && !gone(); s++) {
+    if (s > 0) await write('\n\n'.slice(tail.endsWith('\n\n') ? 2 : tail.endsWith('\n') ? 1 : 0));
+    for (const char of sampler.generate()) {
+      if (gone()) break;
+      await write(char);
+      // Give the event loop a turn now and then, so that a closed pipe is noticed.
+      if (++written % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
-    if (!closed && process.stdout.isTTY) process.stdout.write('\n'); // leave the prompt on a line of its own
-  } finally {
-    if (!closed) process.stdout.off('error', onError);
   }
+  if (!gone() && stdout.isTTY && !tail.endsWith('\n')) stdout.write('\n'); // leave the prompt on a line of its own
+  const failure = failures[0];
+  if (failure && failure.code !== 'EPIPE') throw new RuntimeFailure(`cannot write the sample to stdout: ${failure.message}`);
 }
 
-/** Resolves when stdout can take more, or has failed or closed (then `closed` is set by the error handler). */
+/** Resolves when stdout can take more, or has failed or closed. */
 function drained(): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
@@ -90,8 +92,10 @@ function drained(): Promise<void> {
   });
 }
 
+/** --stop values, with \\n, \\t, \\r and \\\\ read as newline, tab, carriage return and backslash. */
 function collect(value: string, previous: string[]): string[] {
-  return [...previous, value.replace(/\\n/g, '\n').replace(/\\t/g, '\t')];
+  const escapes: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\' };
+  return [...previous, value.replace(/\\([ntr\\])/g, (_, c: string) => escapes[c])];
 }
 
 function topP(value: string): number {

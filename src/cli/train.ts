@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import ora from 'ora';
 import type { TrainingConfig } from '../checkpoint/format.js';
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
@@ -43,6 +44,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--init-from <checkpoint>', 'start a new run from these weights (fine-tuning)'))
     .addOption(new Option('--force', 'start a new run even if the checkpoint folder holds one (it is overwritten)'))
     .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
+    .addOption(new Option('--threads <n>', 'threads sharing each batch (data parallel)').argParser(positiveInt).default(availableParallelism()))
     .addOption(new Option('--json', 'print one JSON event per line on stdout instead of progress'))
     .addHelpText('after', `
 Examples:
@@ -76,6 +78,7 @@ Examples:
           model,
           config,
           backend: opts.backend as BackendName,
+          threads: opts.threads as number,
           onEvent: display.event,
           signal: aborter.signal,
           progressInterval: json ? 1000 : 200,

@@ -8,100 +8,115 @@ export type TokenArray = Uint8Array | Uint16Array | Uint32Array;
  * character is one token; '\r' and '\n' are two, so CRLF text comes back as CRLF.
  */
 export class Vocab {
+  /** code point → token */
   private readonly index: Map<number, number>;
 
   private constructor(readonly chars: readonly string[]) {
-    this.index = new Map(chars.map((c, i) => [c.codePointAt(0)!, i]));
+    this.index = new Map(chars.map((c, token) => [c.codePointAt(0)!, token]));
   }
 
   /** Every distinct code point of the text. */
   static fromText(text: string): Vocab {
     const seen = new Set<number>();
-    for (let i = 0; i < text.length; ) {
-      const cp = text.codePointAt(i)!;
-      seen.add(cp);
-      i += cp > 0xffff ? 2 : 1;
-    }
-    return new Vocab([...seen].sort((a, b) => a - b).map((cp) => String.fromCodePoint(cp)));
+    forEachCodePoint(text, (cp) => seen.add(cp));
+    return new Vocab(Object.freeze([...seen].sort((a, b) => a - b).map((cp) => String.fromCodePoint(cp))));
   }
 
-  /** A saved vocabulary (from a checkpoint), checked: single code points, no duplicates. */
+  /** A saved vocabulary (from a checkpoint), checked: single code points, no duplicates, kept in its order. */
   static fromChars(chars: readonly string[]): Vocab {
-    const seen = new Set<string>();
-    for (const c of chars) {
-      if (typeof c !== 'string' || [...c].length !== 1) throw new RuntimeFailure(`vocabulary entry ${JSON.stringify(c)} is not a single character`);
-      if (seen.has(c)) throw new RuntimeFailure(`vocabulary has ${JSON.stringify(c)} twice`);
-      seen.add(c);
-    }
-    return new Vocab([...chars]);
+    if (chars.length === 0) throw new RuntimeFailure('the vocabulary is empty');
+    const seen = new Map<string, number>();
+    chars.forEach((c, token) => {
+      if (!isOneCodePoint(c)) {
+        throw new RuntimeFailure(`vocabulary entry ${token} (${typeof c === 'string' ? quoteChar(c) : String(c)}) is not a single character`);
+      }
+      const earlier = seen.get(c);
+      if (earlier !== undefined) throw new RuntimeFailure(`vocabulary entries ${earlier} and ${token} are both ${quoteChar(c)}`);
+      seen.set(c, token);
+    });
+    return new Vocab(Object.freeze([...chars]));
   }
 
   get size(): number {
     return this.chars.length;
   }
 
-  /** The token of a character, or -1. */
+  /** The token of a character (one code point), or -1. */
   indexOf(char: string): number {
+    if (!isOneCodePoint(char)) return -1;
     return this.index.get(char.codePointAt(0)!) ?? -1;
   }
 
   /** The text as tokens; characters outside the vocabulary are an error that lists them. */
   encode(text: string): TokenArray {
-    const out = tokenArray(this.size, countCodePoints(text));
-    let n = 0;
-    for (let i = 0; i < text.length; ) {
-      const cp = text.codePointAt(i)!;
+    // One token per code point, so text.length (UTF-16 units) is an upper bound; trimmed when astral characters took two.
+    const tokens = tokenArray(this.size, text.length);
+    let count = 0;
+    forEachCodePoint(text, (cp) => {
       const token = this.index.get(cp);
       if (token === undefined) {
         const missing = this.missing(text);
         throw new UsageError(`${missing.length} character(s) are not in the vocabulary: ${describeChars(missing)}`);
       }
-      out[n++] = token;
-      i += cp > 0xffff ? 2 : 1;
-    }
-    return out;
+      tokens[count++] = token;
+    });
+    return count === tokens.length ? tokens : tokens.slice(0, count);
   }
 
   /** Distinct characters of the text that are not in the vocabulary, in order of first appearance. */
   missing(text: string): string[] {
     const found = new Set<number>();
-    for (let i = 0; i < text.length; ) {
-      const cp = text.codePointAt(i)!;
+    forEachCodePoint(text, (cp) => {
       if (!this.index.has(cp)) found.add(cp);
-      i += cp > 0xffff ? 2 : 1;
-    }
+    });
     return [...found].map((cp) => String.fromCodePoint(cp));
   }
 
   decode(tokens: ArrayLike<number>): string {
-    let text = '';
-    for (let i = 0; i < tokens.length; i++) text += this.chars[tokens[i]];
-    return text;
+    const parts = new Array<string>(tokens.length);
+    for (let i = 0; i < tokens.length; i++) {
+      const char = this.chars[tokens[i]];
+      if (char === undefined) throw new RangeError(`token ${tokens[i]} is outside the vocabulary of ${this.size}`);
+      parts[i] = char;
+    }
+    return parts.join('');
   }
 }
 
-/** Up to 20 characters, JSON-quoted so that invisible ones show. */
+/** Up to 20 characters, quoted and escaped so that invisible ones show. */
 export function describeChars(chars: readonly string[]): string {
-  return chars.slice(0, 20).map((c) => JSON.stringify(c)).join(' ') + (chars.length > 20 ? ` … (${chars.length - 20} more)` : '');
+  const shown = chars.slice(0, 20).map(quoteChar).join(' ');
+  return chars.length > 20 ? `${shown} … (${chars.length - 20} more)` : shown;
+}
+
+// Control and format characters, unassigned code points, separators and lone combining marks.
+const INVISIBLE = /[\p{C}\p{Z}\p{M}]/gu;
+
+/** A character as a JSON string, with anything invisible written as a \u escape: "\n", "\u200b", "\u{e0041}". */
+export function quoteChar(char: string): string {
+  return JSON.stringify(char).replace(INVISIBLE, (c) => {
+    if (c === ' ') return c;
+    const cp = c.codePointAt(0)!;
+    return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** Calls `visit` with each code point of the text, without materialising an array of characters. */
+function forEachCodePoint(text: string, visit: (codePoint: number) => void): void {
+  for (let i = 0; i < text.length; ) {
+    const cp = text.codePointAt(i)!;
+    visit(cp);
+    i += cp > 0xffff ? 2 : 1;
+  }
+}
+
+function isOneCodePoint(char: unknown): char is string {
+  if (typeof char !== 'string' || char.length === 0) return false;
+  return char.length === (char.codePointAt(0)! > 0xffff ? 2 : 1);
 }
 
 function tokenArray(vocabSize: number, length: number): TokenArray {
-  if (vocabSize <= 256) return new Uint8Array(length);
-  if (vocabSize <= 65536) return new Uint16Array(length);
+  if (vocabSize <= 0x100) return new Uint8Array(length);
+  if (vocabSize <= 0x10000) return new Uint16Array(length);
   return new Uint32Array(length);
-}
-
-function countCodePoints(text: string): number {
-  let surrogatePairs = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        surrogatePairs++;
-        i++;
-      }
-    }
-  }
-  return text.length - surrogatePairs;
 }

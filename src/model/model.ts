@@ -26,6 +26,41 @@ export interface ModelOptions {
   maxBatch: number;
   maxSteps: number;
   backend: BackendName;
+  /**
+   * For data-parallel training: this model is worker `index` of `count`, all sharing one heap (given as
+   * `kernels`, sized by Model.heapFloats) that holds the weights and optimizer state once and a gradient
+   * region and an arena per worker. `rowOffset` is the first of the batch rows this worker runs.
+   */
+  worker?: { index: number; count: number; rowOffset: number; kernels: Kernels };
+}
+
+/** Which dropout mask to use: a function of the run's seed, the iteration, the layer and the position. */
+export interface DropoutKey {
+  seed: number;
+  iteration: number;
+}
+
+/** Offsets of the activations the model keeps beside its layers' own. */
+interface Activations {
+  dOutputs: number[]; // per layer [T, B, H]: gradient into its output
+  masks: number[]; // per layer [T, B, H] when dropout is on
+  dropped: number[]; // per layer: the layer's output after dropout
+  logits: number; // [T·B, V]
+}
+
+function allocateActivations(config: ModelConfig, layers: RecurrentLayer[], arena: Arena, maxBatch: number, maxSteps: number, gradShift: number): Activations {
+  const rows = maxBatch * maxSteps, H = config.hiddenSize;
+  const acts: Activations = { dOutputs: [], masks: [], dropped: [], logits: 0 };
+  for (const layer of layers) {
+    layer.allocate(arena, maxBatch, maxSteps, gradShift);
+    acts.dOutputs.push(arena.alloc(rows * H));
+    if (config.dropout > 0) {
+      acts.masks.push(arena.alloc(rows * H));
+      acts.dropped.push(arena.alloc(rows * H));
+    }
+  }
+  acts.logits = arena.alloc(rows * config.vocabSize);
+  return acts;
 }
 
 const CELLS = { lstm: LstmLayer, gru: GruLayer, rnn: RnnLayer };
@@ -46,8 +81,8 @@ export function describeParams(config: ModelConfig): readonly Param[] {
 
 /**
  * tokens → L recurrent layers (dropout after each while training) → linear decoder → softmax
- * cross-entropy. All weights live in one region of the kernel heap, their gradients in a second of the
- * same layout and the optimizer's state in two more (see layout.ts), followed by the activation arena.
+ * cross-entropy. The heap holds, in order: the weights [P], the optimizer's two state arrays [2P], then
+ * per worker its gradients [P] (same layout as the weights) and its activation arena [A].
  */
 export class Model {
   readonly k: Kernels;
@@ -55,39 +90,47 @@ export class Model {
   readonly layers: RecurrentLayer[];
   readonly decoder: Linear;
   readonly dropout: Dropout | null;
-  /** Size of the padded parameter region; gradients start here, optimizer state at 2× this. */
+  /** Size of the padded parameter region. */
   readonly paramRegion: number;
+  /** Where this model's gradients start: a weight at offset i has its gradient at i + gradientOffset. */
+  readonly gradientOffset: number;
   readonly maxBatch: number;
   readonly maxSteps: number;
+  /** The first batch row this model runs, within the whole batch (data-parallel workers). */
+  readonly rowOffset: number;
 
-  private readonly masks: number[] = []; // per layer [T, B, H] when dropout is on
-  private readonly dropped: number[] = []; // per layer: the layer's output after dropout
-  private readonly dOutputs: number[] = []; // per layer [T, B, H]: gradient into its output
-  private readonly logits: number; // [T·B, V]
+  private readonly acts: Activations;
   private lastSteps = 0;
   private lastBatch = 0;
   private droppedOut = false; // whether the last forward applied dropout
 
   constructor(readonly config: ModelConfig, options: ModelOptions) {
-    const { vocabSize: V, hiddenSize: H } = config;
     ({ layers: this.layers, decoder: this.decoder } = declareLayers(config, this.table));
     this.dropout = config.dropout > 0 ? new Dropout(config.dropout) : null;
-
-    this.paramRegion = alignUp(this.table.size);
     this.maxBatch = options.maxBatch;
     this.maxSteps = options.maxSteps;
-    const rows = options.maxBatch * options.maxSteps;
-    const arena = new Arena(4 * this.paramRegion);
-    for (const layer of this.layers) {
-      layer.allocate(arena, options.maxBatch, options.maxSteps, this.paramRegion);
-      this.dOutputs.push(arena.alloc(rows * H));
-      if (this.dropout) {
-        this.masks.push(arena.alloc(rows * H));
-        this.dropped.push(arena.alloc(rows * H));
-      }
-    }
-    this.logits = arena.alloc(rows * V);
-    this.k = createKernels(options.backend, arena.end);
+    const { paramRegion: P, arenaSize: A } = Model.sizes(config, options.maxBatch, options.maxSteps);
+    const worker = options.worker ?? { index: 0, count: 1, rowOffset: 0, kernels: null };
+    this.paramRegion = P;
+    this.rowOffset = worker.rowOffset;
+    this.gradientOffset = 3 * P + worker.index * (P + A);
+    this.acts = allocateActivations(config, this.layers, new Arena(this.gradientOffset + P), options.maxBatch, options.maxSteps, this.gradientOffset);
+    this.k = worker.kernels ?? createKernels(options.backend, Model.heapFloats(config, options.maxBatch, options.maxSteps, 1));
+  }
+
+  /** The padded parameter region P and the arena A of one worker (a dry run of the allocation). */
+  static sizes(config: ModelConfig, maxBatch: number, maxSteps: number): { paramRegion: number; arenaSize: number } {
+    const table = new ParamTable();
+    const { layers } = declareLayers(config, table);
+    const arena = new Arena(0);
+    allocateActivations(config, layers, arena, maxBatch, maxSteps, 0);
+    return { paramRegion: alignUp(table.size), arenaSize: arena.end };
+  }
+
+  /** Floats of heap for `workers` models of this shape sharing weights and optimizer state. */
+  static heapFloats(config: ModelConfig, maxBatch: number, maxSteps: number, workers: number): number {
+    const { paramRegion: P, arenaSize: A } = Model.sizes(config, maxBatch, maxSteps);
+    return 3 * P + workers * (P + A);
   }
 
   get params(): readonly Param[] {
@@ -105,12 +148,12 @@ export class Model {
   }
 
   get gradients(): Float32Array {
-    return this.k.heap.subarray(this.paramRegion, 2 * this.paramRegion);
+    return this.k.heap.subarray(this.gradientOffset, this.gradientOffset + this.paramRegion);
   }
 
   /** Two more arrays of the parameters' layout for the optimizer (moments, velocities). */
   optimizerState(index: 0 | 1): Float32Array {
-    const start = (2 + index) * this.paramRegion;
+    const start = (1 + index) * this.paramRegion;
     return this.k.heap.subarray(start, start + this.paramRegion);
   }
 
@@ -151,28 +194,29 @@ export class Model {
   }
 
   /**
-   * Runs `steps` time steps of `batch` streams; tokens are time-major [T·B]. With an rng, dropout is
-   * applied (training); without, not (evaluation, sampling). Returns the offset of logits [T·B, V].
+   * Runs `steps` time steps of `batch` streams; tokens are time-major [T·B]. With a dropout key,
+   * dropout is applied (training); without, not (evaluation, sampling). Returns the offset of logits [T·B, V].
    */
-  forward(tokens: Int32Array, steps: number, batch: number, rng: Rng | null): number {
+  forward(tokens: Int32Array, steps: number, batch: number, dropoutKey: DropoutKey | null): number {
     const n = steps * batch * this.config.hiddenSize;
+    const { masks, dropped, logits } = this.acts;
     this.lastSteps = steps;
     this.lastBatch = batch;
-    this.droppedOut = this.dropout !== null && rng !== null;
+    this.droppedOut = this.dropout !== null && dropoutKey !== null;
     this.layers.forEach((layer, l) => {
       layer.forward(this.k, steps, batch, this.inputOf(l, tokens));
-      if (this.dropout && rng) {
-        this.dropout.drawMask(this.k.heap, n, this.masks[l], rng);
-        this.dropout.forward(this.k, n, layer.output(batch), this.masks[l], this.dropped[l]);
+      if (this.dropout && dropoutKey) {
+        this.dropout.drawMask(this.k.heap, masks[l], { ...dropoutKey, layer: l, steps, batch, rowOffset: this.rowOffset, width: this.config.hiddenSize });
+        this.dropout.forward(this.k, n, layer.output(batch), masks[l], dropped[l]);
       }
     });
-    this.decoder.forward(this.k, steps * batch, this.outputOf(this.layers.length - 1), this.logits);
-    return this.logits;
+    this.decoder.forward(this.k, steps * batch, this.outputOf(this.layers.length - 1), logits);
+    return logits;
   }
 
   /** Summed cross-entropy (nats) of the last forward against targets [T·B]; logits become probabilities. */
   loss(targets: Int32Array): number {
-    return this.k.softmaxCrossEntropy(this.lastSteps * this.lastBatch, this.config.vocabSize, this.logits, targets, 0);
+    return this.k.softmaxCrossEntropy(this.lastSteps * this.lastBatch, this.config.vocabSize, this.acts.logits, targets, 0);
   }
 
   /**
@@ -183,18 +227,19 @@ export class Model {
     const { k, lastSteps: steps, lastBatch: batch } = this;
     const rows = steps * batch;
     const n = rows * this.config.hiddenSize;
+    const { dOutputs, masks, logits } = this.acts;
     const top = this.layers.length - 1;
-    k.softmaxCrossEntropyBackward(rows, this.config.vocabSize, this.logits, targets, 0, scale);
-    this.decoder.backward(k, rows, this.outputOf(top), this.logits, this.dOutputs[top], this.paramRegion);
+    k.softmaxCrossEntropyBackward(rows, this.config.vocabSize, logits, targets, 0, scale);
+    this.decoder.backward(k, rows, this.outputOf(top), logits, dOutputs[top], this.gradientOffset);
     for (let l = top; l >= 0; l--) {
-      if (this.droppedOut) this.dropout!.backward(k, n, this.dOutputs[l], this.masks[l]);
-      this.layers[l].backward(k, steps, batch, this.inputOf(l, tokens), this.dOutputs[l], l > 0 ? this.dOutputs[l - 1] : 0);
+      if (this.droppedOut) this.dropout!.backward(k, n, dOutputs[l], masks[l]);
+      this.layers[l].backward(k, steps, batch, this.inputOf(l, tokens), dOutputs[l], l > 0 ? dOutputs[l - 1] : 0);
     }
   }
 
   /** What layer l's output is to the layers above in the last forward: after dropout when it was applied. */
   private outputOf(l: number): number {
-    return this.droppedOut ? this.dropped[l] : this.layers[l].output(this.lastBatch);
+    return this.droppedOut ? this.acts.dropped[l] : this.layers[l].output(this.lastBatch);
   }
 
   private inputOf(l: number, tokens: Int32Array): LayerInput {

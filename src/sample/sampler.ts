@@ -18,13 +18,13 @@ export interface SampleOptions {
   primeUnknown?: 'error' | 'skip';
   /** Same seed, same text. Default: a fresh random seed. */
   seed?: number;
-  /** Keep only the k most likely characters. */
+  /** Keep only the k most likely characters (all of them when k is the vocabulary size or more). */
   topK?: number;
-  /** Keep the smallest set of most likely characters whose probability reaches p (nucleus sampling). */
+  /** Keep the smallest set of most likely characters whose probability reaches p (nucleus sampling; after top-k). */
   topP?: number;
-  /** Always take the most likely character (greedy). */
+  /** Always take the most likely character (greedy); temperature, top-k and top-p then do nothing. */
   argmax?: boolean;
-  /** End the sample as soon as the generated text ends with one of these (it is included). */
+  /** End the sample as soon as the generated text (not the prime) ends with one of these; it is included. */
   stop?: readonly string[];
   backend?: BackendName;
 }
@@ -118,13 +118,16 @@ export class Sampler {
     return best; // rounding left u ≥ 0: the most likely character
   }
 
-  /** Zeroes all but the k most likely, then all but the most likely that reach mass p. */
+  /**
+   * Zeroes all but the k most likely, then, of those k renormalised, all but the fewest most likely
+   * whose probability reaches p (top-k first, then nucleus, as most samplers do).
+   */
   private truncate(k: number, p: number): void {
     const w = this.weights, order = this.order;
     for (let j = 0; j < order.length; j++) order[j] = j;
     order.sort((a, b) => w[b] - w[a] || a - b);
     let total = 0;
-    for (let r = 0; r < order.length; r++) total += w[order[r]];
+    for (let r = 0; r < Math.min(k, order.length); r++) total += w[order[r]];
     let mass = 0;
     for (let r = 0; r < order.length; r++) {
       const j = order[r];

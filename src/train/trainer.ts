@@ -9,11 +9,12 @@ import { BEST, LATEST, loadCheckpoint, saveCheckpoint } from '../checkpoint/stor
 import { copyWeights } from '../checkpoint/weights.js';
 import { BatchStream, splitTrainVal } from '../data/batches.js';
 import { readCorpus } from '../data/corpus.js';
-import { Vocab } from '../data/vocab.js';
+import { Vocab, type TokenArray } from '../data/vocab.js';
 import type { BackendName } from '../kernels/index.js';
-import { Model, type ModelConfig } from '../model/model.js';
+import type { ModelConfig } from '../model/model.js';
 import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
+import { createEngine, type TrainingEngine } from './engine.js';
 import { evaluate } from './evaluate.js';
 import { clipGradients, optimizerStep } from './optimizer.js';
 
@@ -75,6 +76,8 @@ export interface TrainOptions {
   /** Only the training options the user gave. */
   config?: Partial<TrainingConfig>;
   backend: BackendName;
+  /** Worker threads for data-parallel training (1: this thread only). */
+  threads?: number;
   onEvent?: (event: TrainEvent) => void;
   /** Aborting (Ctrl-C) stops after the current iteration with a checkpoint. */
   signal?: AbortSignal;
@@ -87,7 +90,6 @@ export interface TrainOptions {
  * iterations and at the end, and <dir>/best.json whenever the validation loss improves.
  */
 export async function train(options: TrainOptions): Promise<Extract<TrainEvent, { type: 'done' }>> {
-  const emit = options.onEvent ?? (() => {});
   if (options.resume !== undefined && options.initFrom !== undefined) {
     throw new UsageError('--resume and --init-from cannot be used together: resume continues a run, --init-from starts a new one from its weights');
   }
@@ -110,11 +112,39 @@ export async function train(options: TrainOptions): Promise<Extract<TrainEvent, 
   }
   const stream = new BatchStream(trainTokens, config.batchSize, config.seqLength);
 
-  const model = new Model(modelConfig, { maxBatch: config.batchSize, maxSteps: config.seqLength, backend: options.backend });
+  const engine = createEngine({
+    config: modelConfig, batchSize: config.batchSize, seqLength: config.seqLength, backend: options.backend, threads: options.threads ?? 1,
+  });
+  try {
+    return await runTraining(options, engine, { modelConfig, config, vocab, start, corpus, corpusSha, tokens, valTokens, stream, checkpointDir, latestFile, bestFile });
+  } finally {
+    await engine.close();
+  }
+}
+
+interface Run {
+  modelConfig: ModelConfig;
+  config: TrainingConfig;
+  vocab: Vocab;
+  start: Checkpoint | null;
+  corpus: { path: string; name: string };
+  corpusSha: string;
+  tokens: TokenArray;
+  valTokens: TokenArray;
+  stream: BatchStream;
+  checkpointDir: string;
+  latestFile: string;
+  bestFile: string;
+}
+
+async function runTraining(options: TrainOptions, engine: TrainingEngine, run: Run): Promise<Extract<TrainEvent, { type: 'done' }>> {
+  const emit = options.onEvent ?? (() => {});
+  const { modelConfig, config, vocab, start, corpus, corpusSha, tokens, valTokens, stream, checkpointDir, latestFile, bestFile } = run;
+  const model = engine.model;
   const B = config.batchSize, T = config.seqLength;
   let state: TrainingState;
   if (start && options.resume !== undefined) {
-    restoreTraining(model, start);
+    restoreTraining(engine, start);
     state = structuredClone(start.training);
     if (options.config?.lr !== undefined) state.lr = config.lr;
     stream.cursor = state.cursor;
@@ -122,7 +152,7 @@ export async function train(options: TrainOptions): Promise<Extract<TrainEvent, 
     const rng = new Rng(config.seed);
     model.initialize(rng);
     if (start) copyWeights(model, start); // --init-from: the weights, nothing else
-    model.resetState(B);
+    engine.resetState();
     state = {
       iteration: 0, epoch: 0, cursor: 0, rng: rng.state(), lr: config.lr, optimizerSteps: 0,
       smoothLoss: null, bestValLoss: null, lastValLoss: null, seconds: 0, history: [],
@@ -140,7 +170,7 @@ export async function train(options: TrainOptions): Promise<Extract<TrainEvent, 
   const snapshot = (): Checkpoint => {
     state.cursor = stream.cursor;
     state.rng = rng.state();
-    return captureCheckpoint(model, vocab, config, state);
+    return captureCheckpoint(engine, vocab, config, state);
   };
   const evaluateAndSave = async (): Promise<void> => {
     let improved = false;
@@ -179,24 +209,22 @@ export async function train(options: TrainOptions): Promise<Extract<TrainEvent, 
     if (options.signal?.aborted) { reason = 'interrupted'; break; }
 
     stream.next(inputs, targets);
-    model.zeroGradients();
-    model.forward(inputs, T, B, modelConfig.dropout > 0 ? rng : null);
-    const loss = model.loss(targets) / (B * T);
+    const dropout = modelConfig.dropout > 0 ? { seed: config.seed, iteration: state.iteration } : null;
+    const loss = engine.lossAndGradients(inputs, targets, dropout) / (B * T);
     if (!Number.isFinite(loss)) throw diverged(state, loss, latestFile, lastSavedIteration);
-    model.backward(inputs, targets, 1 / (B * T));
     const norm = clipGradients(model.gradients, config.gradClip);
     if (!Number.isFinite(norm)) throw diverged(state, norm, latestFile, lastSavedIteration);
     state.optimizerSteps++;
     optimizerStep(config.optimizer, {
       weights: model.weights, grads: model.gradients, state0: model.optimizerState(0), state1: model.optimizerState(1),
     }, state.lr, state.optimizerSteps);
-    model.carryState();
+    engine.carryState();
     state.iteration++;
     state.smoothLoss = state.smoothLoss === null ? loss : 0.95 * state.smoothLoss + 0.05 * loss;
     if (stream.cursor === 0) {
       // The streams wrapped: a new epoch starts from a zero state, and the learning rate may decay.
       state.epoch++;
-      model.resetState(B);
+      engine.resetState();
       if (state.epoch >= config.lrDecayAfter) state.lr *= config.lrDecay;
     }
 
@@ -341,7 +369,8 @@ function diverged(state: TrainingState, value: number, latestFile: string, lastS
 }
 
 /** Everything of the model a checkpoint holds: weights, optimizer state and the carried hidden state. */
-function captureCheckpoint(model: Model, vocab: Vocab, config: TrainingConfig, state: TrainingState): Checkpoint {
+function captureCheckpoint(engine: TrainingEngine, vocab: Vocab, config: TrainingConfig, state: TrainingState): Checkpoint {
+  const model = engine.model;
   const tensors = new Map<string, Tensor>();
   const heap = model.k.heap;
   for (const p of model.params) tensors.set(p.name, { shape: [...p.shape], data: heap.slice(p.offset, p.offset + p.size) });
@@ -351,7 +380,7 @@ function captureCheckpoint(model: Model, vocab: Vocab, config: TrainingConfig, s
       tensors.set(optimizerTensorName(index, p.name), { shape: [...p.shape], data: region.slice(p.offset, p.offset + p.size) });
     }
   }
-  model.saveState(config.batchSize).forEach((data, i) => {
+  engine.saveState().forEach((data, i) => {
     tensors.set(stateTensorName(Math.floor(i / statesPerLayer(model)), i % statesPerLayer(model)), {
       shape: [config.batchSize, model.config.hiddenSize], data,
     });
@@ -359,11 +388,12 @@ function captureCheckpoint(model: Model, vocab: Vocab, config: TrainingConfig, s
   return { model: model.config, vocab: [...vocab.chars], config, training: structuredClone(state), tensors };
 }
 
-function statesPerLayer(model: Model): number {
+function statesPerLayer(model: TrainingEngine['model']): number {
   return model.layers[0].states.length;
 }
 
-function restoreTraining(model: Model, ckpt: Checkpoint): void {
+function restoreTraining(engine: TrainingEngine, ckpt: Checkpoint): void {
+  const model = engine.model;
   copyWeights(model, ckpt);
   for (const index of [0, 1] as const) {
     const region = model.optimizerState(index);
@@ -380,5 +410,5 @@ function restoreTraining(model: Model, ckpt: Checkpoint): void {
     if (!t || t.data.length !== size) throw new UsageError(`checkpoint has no hidden state for layer ${Math.floor(i / perLayer)}; resume needs a checkpoint written by charnn train`);
     return t.data;
   });
-  model.restoreState(saved);
+  engine.restoreState(saved);
 }

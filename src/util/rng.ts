@@ -61,3 +61,20 @@ export class Rng {
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
+
+/** murmur3's finaliser: every input bit affects every output bit. */
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Four numbers hashed into one key for uniformAt. */
+export function hashKey(a: number, b: number, c: number, d: number): number {
+  return fmix32(fmix32(fmix32(fmix32(a ^ 0x9e3779b9) ^ b) ^ c) ^ d);
+}
+
+/** A uniform number in [0, 1) that depends only on the key and the index: random access, no state. */
+export function uniformAt(key: number, index: number): number {
+  return fmix32(key ^ Math.imul(index + 1, 0x9e3779b1)) / 4294967296;
+}

@@ -1,0 +1,265 @@
+import { Worker } from 'node:worker_threads';
+import { JsKernels } from '../kernels/js.js';
+import type { BackendName, Kernels } from '../kernels/index.js';
+import { createWasmMemory, WasmKernels, type WasmMemoryPlan } from '../kernels/wasm.js';
+import { Model, type DropoutKey, type ModelConfig } from '../model/model.js';
+
+/**
+ * What the training loop asks of the machinery that computes gradients: one model on this thread, or
+ * the batch split over worker threads that share the heap (data parallelism). Either way `model`
+ * holds the weights and optimizer state the optimizer updates and checkpoints save, and after
+ * lossAndGradients its gradients are those of the whole batch.
+ */
+export interface TrainingEngine {
+  readonly model: Model;
+  readonly threads: number;
+  /** Forward and backward over the batch (time-major [T·B]); returns the summed loss in nats. */
+  lossAndGradients(inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null): number;
+  carryState(): void;
+  resetState(): void;
+  /** The carried state of the whole batch: per layer h (and c), each [B, H]. */
+  saveState(): Float32Array[];
+  restoreState(saved: readonly Float32Array[]): void;
+  close(): Promise<void>;
+}
+
+export interface EngineOptions {
+  config: ModelConfig;
+  batchSize: number;
+  seqLength: number;
+  backend: BackendName;
+  threads: number;
+}
+
+export function createEngine(options: EngineOptions): TrainingEngine {
+  const threads = Math.max(1, Math.min(options.threads, options.batchSize));
+  return threads === 1 ? new SingleThread(options) : new DataParallel({ ...options, threads });
+}
+
+class SingleThread implements TrainingEngine {
+  readonly model: Model;
+  readonly threads = 1;
+
+  constructor(private readonly o: EngineOptions) {
+    this.model = new Model(o.config, { maxBatch: o.batchSize, maxSteps: o.seqLength, backend: o.backend });
+  }
+
+  lossAndGradients(inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null): number {
+    const { model, o } = this;
+    model.zeroGradients();
+    model.forward(inputs, o.seqLength, o.batchSize, dropout);
+    const loss = model.loss(targets);
+    model.backward(inputs, targets, 1 / (o.batchSize * o.seqLength));
+    return loss;
+  }
+
+  carryState(): void {
+    this.model.carryState();
+  }
+
+  resetState(): void {
+    this.model.resetState(this.o.batchSize);
+  }
+
+  saveState(): Float32Array[] {
+    return this.model.saveState(this.o.batchSize);
+  }
+
+  restoreState(saved: readonly Float32Array[]): void {
+    this.model.restoreState(saved);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Commands to the workers, in the control array. */
+export const Command = { Step: 1, Carry: 2, Reset: 3, Exit: 4 } as const;
+type Command = (typeof Command)[keyof typeof Command];
+/** Slots of the control array (Int32); a worker that fails sets Failed and writes its message after the slots. */
+export const Slot = { Sequence: 0, Done: 1, Command: 2, Dropout: 3, Seed: 4, Iteration: 5, Failed: 6 } as const;
+const CONTROL_SLOTS = 8;
+export const FAILURE_MESSAGE_BYTES = 1024;
+
+/** What a worker thread needs to build its share of the model (see worker.ts). */
+export interface WorkerSetup {
+  config: ModelConfig;
+  backend: BackendName;
+  /** The shared heap: a wasm memory plan, or a SharedArrayBuffer for the js backend. */
+  heap: { plan: WasmMemoryPlan } | { buffer: SharedArrayBuffer };
+  floats: number;
+  index: number;
+  count: number;
+  rowOffset: number;
+  rows: number;
+  /** The whole batch (the loss is averaged over it). */
+  batchSize: number;
+  maxBatch: number;
+  seqLength: number;
+  control: SharedArrayBuffer;
+  /** Per worker: inputs and targets [T·rows] each (Int32) and the loss (Float64), see ioLayout. */
+  io: SharedArrayBuffer;
+}
+
+/** Byte layout of the shared io buffer: per worker inputs, targets (maxBatch·T ints each), then losses. */
+export function ioLayout(count: number, maxBatch: number, seqLength: number) {
+  const ints = maxBatch * seqLength;
+  const perWorker = 2 * ints;
+  const lossesByte = Math.ceil((count * perWorker * 4) / 8) * 8;
+  return { ints, perWorker, lossesByte, bytes: lossesByte + count * 8 };
+}
+
+/**
+ * The batch split into `threads` slices of contiguous streams. This thread runs slice 0 with the main
+ * model; worker threads run the others with models over the same heap. The weights and optimizer
+ * state exist once; each slice has its own gradients, summed into the main model's after each step.
+ */
+class DataParallel implements TrainingEngine {
+  readonly model: Model;
+  readonly threads: number;
+  private readonly workers: Worker[] = [];
+  private readonly control: Int32Array;
+  private readonly inputs: Int32Array[] = [];
+  private readonly targets: Int32Array[] = [];
+  private readonly losses: Float64Array;
+  private readonly rowStarts: number[];
+  private readonly stride: number; // floats between the gradient regions (and arenas) of two slices
+  private readonly failureMessage: Uint8Array;
+
+  constructor(private readonly o: EngineOptions) {
+    const W = (this.threads = o.threads);
+    const B = o.batchSize, T = o.seqLength;
+    this.rowStarts = Array.from({ length: W + 1 }, (_, w) => Math.floor((w * B) / W));
+    const maxBatch = Math.ceil(B / W);
+    const { paramRegion: P, arenaSize: A } = Model.sizes(o.config, maxBatch, T);
+    this.stride = P + A;
+    const floats = Model.heapFloats(o.config, maxBatch, T, W);
+    let kernels: Kernels;
+    let heap: WorkerSetup['heap'];
+    if (o.backend === 'wasm') {
+      const plan = createWasmMemory(floats, W);
+      kernels = new WasmKernels(plan, floats, 0);
+      heap = { plan };
+    } else {
+      const buffer = new SharedArrayBuffer(floats * 4);
+      kernels = new JsKernels(new Float32Array(buffer));
+      heap = { buffer };
+    }
+    this.model = new Model(o.config, { maxBatch, maxSteps: T, backend: o.backend, worker: { index: 0, count: W, rowOffset: 0, kernels } });
+
+    const control = new SharedArrayBuffer(CONTROL_SLOTS * 4 + FAILURE_MESSAGE_BYTES);
+    this.control = new Int32Array(control, 0, CONTROL_SLOTS);
+    this.failureMessage = new Uint8Array(control, CONTROL_SLOTS * 4);
+    const layout = ioLayout(W, maxBatch, T);
+    const io = new SharedArrayBuffer(layout.bytes);
+    for (let w = 0; w < W; w++) {
+      this.inputs.push(new Int32Array(io, w * layout.perWorker * 4, layout.ints));
+      this.targets.push(new Int32Array(io, (w * layout.perWorker + layout.ints) * 4, layout.ints));
+    }
+    this.losses = new Float64Array(io, layout.lossesByte, W);
+    for (let w = 1; w < W; w++) {
+      const setup: WorkerSetup = {
+        config: o.config, backend: o.backend, heap, floats, index: w, count: W, rowOffset: this.rowStarts[w],
+        rows: this.rowStarts[w + 1] - this.rowStarts[w], batchSize: B, maxBatch, seqLength: T, control, io,
+      };
+      const worker = new Worker(new URL('../../dist/train/worker.js', import.meta.url), { workerData: setup });
+      this.workers.push(worker);
+    }
+  }
+
+  /** Runs a command on every worker thread and on this one, and waits for all of them. */
+  private run(command: Command, here: () => void, dropout: DropoutKey | null = null): void {
+    const c = this.control;
+    Atomics.store(c, Slot.Done, 0);
+    Atomics.store(c, Slot.Command, command);
+    Atomics.store(c, Slot.Dropout, dropout ? 1 : 0);
+    Atomics.store(c, Slot.Seed, dropout?.seed ?? 0);
+    Atomics.store(c, Slot.Iteration, dropout?.iteration ?? 0);
+    Atomics.add(c, Slot.Sequence, 1);
+    Atomics.notify(c, Slot.Sequence);
+    here();
+    for (;;) {
+      const done = Atomics.load(c, Slot.Done);
+      if (done === this.workers.length) break;
+      Atomics.wait(c, Slot.Done, done, 1000);
+    }
+    if (Atomics.load(c, Slot.Failed) !== 0) {
+      const text = new TextDecoder().decode(this.failureMessage.slice()).replace(/\0+$/, '');
+      throw new Error(`a training thread failed: ${text}`);
+    }
+  }
+
+  lossAndGradients(inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null): number {
+    const B = this.o.batchSize, T = this.o.seqLength, scale = 1 / (B * T);
+    // Each slice gets its streams' columns of the time-major batch.
+    for (let w = 0; w < this.threads; w++) {
+      const b0 = this.rowStarts[w], rows = this.rowStarts[w + 1] - b0;
+      for (let t = 0; t < T; t++) {
+        for (let b = 0; b < rows; b++) {
+          this.inputs[w][t * rows + b] = inputs[t * B + b0 + b];
+          this.targets[w][t * rows + b] = targets[t * B + b0 + b];
+        }
+      }
+    }
+    const rows0 = this.rowStarts[1];
+    this.run(Command.Step, () => {
+      const m = this.model;
+      m.zeroGradients();
+      m.forward(this.inputs[0], T, rows0, dropout);
+      this.losses[0] = m.loss(this.targets[0]);
+      m.backward(this.inputs[0], this.targets[0], scale);
+    }, dropout);
+    // Sum the slices' gradients into the main model's, in a fixed order.
+    const heap = this.model.k.heap, g = this.model.gradientOffset, P = this.model.paramRegion;
+    let loss = this.losses[0];
+    for (let w = 1; w < this.threads; w++) {
+      const src = g + w * this.stride;
+      for (let i = 0; i < P; i++) heap[g + i] += heap[src + i];
+      loss += this.losses[w];
+    }
+    return loss;
+  }
+
+  carryState(): void {
+    this.run(Command.Carry, () => this.model.carryState());
+  }
+
+  resetState(): void {
+    this.run(Command.Reset, () => this.model.resetState(this.rowStarts[1]));
+  }
+
+  /** The state blocks of every slice sit at the same place in each slice's arena. */
+  private blocks(): number[] {
+    return this.model.layers.flatMap((layer) => layer.states.map((s) => s.base));
+  }
+
+  saveState(): Float32Array[] {
+    const H = this.o.config.hiddenSize, heap = this.model.k.heap;
+    return this.blocks().map((base) => {
+      const out = new Float32Array(this.o.batchSize * H);
+      for (let w = 0; w < this.threads; w++) {
+        const b0 = this.rowStarts[w], rows = this.rowStarts[w + 1] - b0, at = base + w * this.stride;
+        out.set(heap.subarray(at, at + rows * H), b0 * H);
+      }
+      return out;
+    });
+  }
+
+  restoreState(saved: readonly Float32Array[]): void {
+    const H = this.o.config.hiddenSize, heap = this.model.k.heap;
+    this.blocks().forEach((base, i) => {
+      for (let w = 0; w < this.threads; w++) {
+        const b0 = this.rowStarts[w], rows = this.rowStarts[w + 1] - b0;
+        heap.set(saved[i].subarray(b0 * H, (b0 + rows) * H), base + w * this.stride);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    Atomics.store(this.control, Slot.Command, Command.Exit);
+    Atomics.add(this.control, Slot.Sequence, 1);
+    Atomics.notify(this.control, Slot.Sequence);
+    await Promise.all(this.workers.map((w) => new Promise((resolve) => w.once('exit', resolve))));
+  }
+}
+
+export { CONTROL_SLOTS };

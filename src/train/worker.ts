@@ -1,0 +1,51 @@
+import { workerData } from 'node:worker_threads';
+import { JsKernels } from '../kernels/js.js';
+import { WasmKernels } from '../kernels/wasm.js';
+import { Model } from '../model/model.js';
+import { Command, CONTROL_SLOTS, FAILURE_MESSAGE_BYTES, ioLayout, Slot, type WorkerSetup } from './engine.js';
+
+/**
+ * A data-parallel worker: it owns one slice of the batch, runs forward and backward for it over the
+ * shared heap when the main thread says so, and reports through the shared control array.
+ */
+const setup = workerData as WorkerSetup;
+const kernels = 'plan' in setup.heap
+  ? new WasmKernels(setup.heap.plan, setup.floats, setup.index)
+  : new JsKernels(new Float32Array(setup.heap.buffer));
+const model = new Model(setup.config, {
+  maxBatch: setup.maxBatch, maxSteps: setup.seqLength, backend: setup.backend,
+  worker: { index: setup.index, count: setup.count, rowOffset: setup.rowOffset, kernels },
+});
+const control = new Int32Array(setup.control, 0, CONTROL_SLOTS);
+const failureMessage = new Uint8Array(setup.control, CONTROL_SLOTS * 4, FAILURE_MESSAGE_BYTES);
+const layout = ioLayout(setup.count, setup.maxBatch, setup.seqLength);
+const inputs = new Int32Array(setup.io, setup.index * layout.perWorker * 4, setup.rows * setup.seqLength);
+const targets = new Int32Array(setup.io, (setup.index * layout.perWorker + layout.ints) * 4, setup.rows * setup.seqLength);
+const losses = new Float64Array(setup.io, layout.lossesByte, setup.count);
+
+// The sequence starts at 0; commands the main thread sent before this thread started are not missed.
+let seen = 0;
+for (;;) {
+  Atomics.wait(control, Slot.Sequence, seen);
+  seen = Atomics.load(control, Slot.Sequence);
+  const command = Atomics.load(control, Slot.Command);
+  if (command === Command.Exit) break;
+  try {
+    if (command === Command.Step) {
+      const dropout = Atomics.load(control, Slot.Dropout) ? { seed: Atomics.load(control, Slot.Seed) >>> 0, iteration: Atomics.load(control, Slot.Iteration) } : null;
+      model.zeroGradients();
+      model.forward(inputs, setup.seqLength, setup.rows, dropout);
+      losses[setup.index] = model.loss(targets);
+      model.backward(inputs, targets, 1 / (setup.seqLength * setup.batchSize));
+    } else if (command === Command.Carry) {
+      model.carryState();
+    } else if (command === Command.Reset) {
+      model.resetState(setup.rows);
+    }
+  } catch (err) {
+    failureMessage.set(new TextEncoder().encode(String((err as Error)?.stack ?? err)).subarray(0, FAILURE_MESSAGE_BYTES));
+    Atomics.store(control, Slot.Failed, 1);
+  }
+  Atomics.add(control, Slot.Done, 1);
+  Atomics.notify(control, Slot.Done);
+}
