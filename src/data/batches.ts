@@ -1,24 +1,33 @@
-import { UsageError } from '../util/errors.js';
+import { RuntimeFailure, UsageError } from '../util/errors.js';
 import type { TokenArray } from './vocab.js';
 
-/** Validation is the last `valFrac` of the tokens (as other tools do, so figures compare); training the rest. */
+/**
+ * Validation is the last ⌊n·valFrac⌋ tokens (as other tools do, so figures compare); training the rest.
+ * Both are views of `tokens`, not copies.
+ */
 export function splitTrainVal(tokens: TokenArray, valFrac: number): { train: TokenArray; val: TokenArray } {
-  const valCount = Math.floor(tokens.length * valFrac);
-  const cut = tokens.length - valCount;
+  if (!(valFrac >= 0 && valFrac <= 0.5)) throw new UsageError(`--val-frac must be between 0 and 0.5 (got ${valFrac})`);
+  const cut = tokens.length - Math.floor(tokens.length * valFrac);
   return { train: tokens.subarray(0, cut), val: tokens.subarray(cut) };
 }
 
 /**
- * B contiguous streams over the training tokens for truncated BPTT: stream b is tokens[b·L, (b+1)·L]
- * with L = ⌊(n−1)/B⌋. A batch at cursor c takes positions [c, c+T) of every stream as inputs and
- * [c+1, c+T] as targets, time-major: inputs[t·B + b]. The trainer carries the hidden state from one
- * batch to the next; when fewer than T positions remain, the epoch ends and the cursor returns to 0.
+ * B contiguous streams over the training tokens for truncated BPTT. With L = ⌊(n−1)/B⌋, stream b holds
+ * tokens[b·L ..= (b+1)·L] (neighbours share one token), that is L positions p whose input is
+ * tokens[b·L + p] and whose target is tokens[b·L + p + 1].
+ *
+ * A batch taken at cursor c holds positions [c, c+T) of every stream, time-major:
+ * inputs[t·B + b] = tokens[b·L + c + t], targets[t·B + b] = tokens[b·L + c + t + 1].
+ * The cursor then advances by T; when fewer than T positions remain (c + 2T > L) it returns to 0 at once,
+ * so an epoch is ⌊L/T⌋ batches and `cursor === 0` after `next()` means an epoch has just been completed.
+ * The trainer carries the hidden state from one batch to the next within an epoch.
  */
 export class BatchStream {
+  /** L: positions per stream. */
   readonly streamLength: number;
+  /** Batches in one pass over the streams: ⌊L/T⌋. */
   readonly batchesPerEpoch: number;
-  /** Position within the streams of the next batch; saved in checkpoints. */
-  cursor = 0;
+  private position = 0;
 
   constructor(private readonly tokens: TokenArray, readonly batchSize: number, readonly seqLength: number) {
     BatchStream.check(tokens.length, batchSize, seqLength, 'training');
@@ -26,70 +35,106 @@ export class BatchStream {
     this.batchesPerEpoch = Math.floor(this.streamLength / seqLength);
   }
 
-  /** Fraction of the current epoch done. */
+  /**
+   * Position within the streams of the next batch; saved in checkpoints and set again on resume.
+   * Any whole number from 0 to L − T is a place a batch can start.
+   */
+  get cursor(): number {
+    return this.position;
+  }
+
+  set cursor(value: number) {
+    const last = this.streamLength - this.seqLength;
+    if (!Number.isInteger(value) || value < 0 || value > last) {
+      throw new RuntimeFailure(`data cursor ${value} is outside the training streams (0 to ${last}); the checkpoint does not match this corpus and --batch-size/--seq-length`);
+    }
+    this.position = value;
+  }
+
+  /** Fraction of the current epoch done: cursor / (T·batchesPerEpoch), in [0, 1). */
   get epochProgress(): number {
-    return this.cursor / (this.batchesPerEpoch * this.seqLength);
+    return this.position / (this.batchesPerEpoch * this.seqLength);
   }
 
-  /** Fills the next batch; returns true when it was the last of its epoch (the cursor is back at 0). */
+  /**
+   * Fills `inputs` and `targets` ([T, B], length T·B) with the batch at the cursor and advances it.
+   * Returns true when this batch starts an epoch (it was taken at cursor 0: the first batch of a run and
+   * every batch after a wrap), so the caller must run it from a zero hidden state.
+   */
   next(inputs: Int32Array, targets: Int32Array): boolean {
-    const { batchSize: B, seqLength: T, streamLength: L, tokens } = this;
-    if (this.cursor + T > L) this.cursor = 0;
-    for (let b = 0; b < B; b++) {
-      const start = b * L + this.cursor;
-      for (let t = 0; t < T; t++) {
-        inputs[t * B + b] = tokens[start + t];
-        targets[t * B + b] = tokens[start + t + 1];
-      }
-    }
-    this.cursor += T;
-    if (this.cursor + T > L) {
-      this.cursor = 0;
-      return true;
-    }
-    return false;
+    const startsEpoch = this.position === 0;
+    fillBatch(this.tokens, this.batchSize, this.streamLength, this.position, this.seqLength, inputs, targets);
+    this.position += this.seqLength;
+    if (this.position + this.seqLength > this.streamLength) this.position = 0;
+    return startsEpoch;
   }
 
-  /** Refuses a corpus whose streams cannot hold one batch, saying what to lower. */
+  /**
+   * Refuses sizes with which a stream cannot hold one batch (L < T, i.e. a stream has fewer than T+1
+   * tokens), saying what to lower and to what.
+   */
   static check(tokenCount: number, batchSize: number, seqLength: number, what: 'training' | 'validation'): void {
-    const streamLength = Math.floor((tokenCount - 1) / batchSize);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a positive whole number (got ${batchSize})`);
+    if (!Number.isInteger(seqLength) || seqLength < 1) throw new UsageError(`--seq-length must be a positive whole number (got ${seqLength})`);
+    const pairs = tokenCount - 1; // characters that have a character before them to predict from
+    const streamLength = Math.floor(pairs / batchSize);
     if (streamLength >= seqLength) return;
-    const maxBatch = Math.floor((tokenCount - 1) / seqLength);
-    const fix = maxBatch >= 1
-      ? `lower --batch-size to ${maxBatch} or less, or --seq-length to ${Math.max(1, streamLength)} or less`
-      : `lower --seq-length to ${Math.max(1, tokenCount - 1)} or less (and --batch-size to 1)`;
-    throw new UsageError(`the ${what} text (${tokenCount} characters) is too short for --batch-size ${batchSize} × --seq-length ${seqLength}; ${fix}, or use a longer corpus`);
+    const longer = what === 'training' ? 'use a longer corpus' : 'raise --val-frac';
+    if (pairs < 1) throw new UsageError(`the ${what} text has ${Math.max(0, tokenCount)} character(s); it needs at least 2 — ${longer}`);
+    // The largest batch size that leaves T positions per stream, and the longest sequence at this batch size.
+    const maxBatch = Math.floor(pairs / seqLength);
+    const fixes: string[] = [];
+    if (maxBatch >= 1) fixes.push(`lower --batch-size to ${maxBatch}`);
+    if (streamLength >= 1) fixes.push(`lower --seq-length to ${streamLength}`);
+    if (fixes.length === 0) fixes.push(`lower --batch-size to 1 and --seq-length to ${pairs}`);
+    throw new UsageError(
+      `the ${what} text (${tokenCount} characters) is too short for --batch-size ${batchSize} × --seq-length ${seqLength}: ` +
+      `each stream has ${streamLength} of the ${seqLength} steps a batch needs; ${fixes.join(', or ')}, or ${longer}`,
+    );
   }
 }
 
 export interface EvalBatch {
+  /** [T, B] time-major; only the first steps·B entries belong to this chunk. */
   inputs: Int32Array;
   targets: Int32Array;
-  /** Steps in this chunk (the last may be shorter than T). */
+  /** Steps in this chunk: T, except that the last may be shorter. */
   steps: number;
+  /** Streams: the batch size asked for, or fewer when the text is short. */
   batchSize: number;
 }
 
 /**
- * The whole of `tokens` as B contiguous streams (fewer when the text is short) in chunks of up to T
- * steps, so each character of a stream after its first is scored once, with the state carried across
- * chunks. The last (n−1) mod B characters are not scored. The arrays are reused from chunk to chunk.
+ * The whole of `tokens` as B contiguous streams laid out as in BatchStream (B lowered to n−1 when the
+ * text is short), in chunks of up to T steps, for scoring with the state carried from chunk to chunk.
+ * Every target tokens[1 ..= B·L] is scored exactly once; the last (n−1) mod B tokens, fewer than B, are
+ * not scored. Yields nothing when n < 2. The same arrays are reused for every chunk.
  */
 export function* evalBatches(tokens: TokenArray, batchSize: number, seqLength: number): Generator<EvalBatch> {
+  if (!(Number.isInteger(batchSize) && batchSize >= 1 && Number.isInteger(seqLength) && seqLength >= 1)) {
+    throw new RangeError(`evalBatches needs a positive batch size and sequence length (got ${batchSize} and ${seqLength})`);
+  }
   if (tokens.length < 2) return;
   const B = Math.min(batchSize, tokens.length - 1);
   const L = Math.floor((tokens.length - 1) / B);
   const inputs = new Int32Array(B * seqLength);
   const targets = new Int32Array(B * seqLength);
-  for (let pos = 0; pos < L; pos += seqLength) {
-    const steps = Math.min(seqLength, L - pos);
-    for (let b = 0; b < B; b++) {
-      const start = b * L + pos;
-      for (let t = 0; t < steps; t++) {
-        inputs[t * B + b] = tokens[start + t];
-        targets[t * B + b] = tokens[start + t + 1];
-      }
-    }
+  for (let position = 0; position < L; position += seqLength) {
+    const steps = Math.min(seqLength, L - position);
+    fillBatch(tokens, B, L, position, steps, inputs, targets);
     yield { inputs, targets, steps, batchSize: B };
+  }
+}
+
+/** inputs[t·B + b] = tokens[b·L + position + t], targets one token later, for t < steps. */
+function fillBatch(
+  tokens: TokenArray, B: number, L: number, position: number, steps: number, inputs: Int32Array, targets: Int32Array,
+): void {
+  for (let b = 0; b < B; b++) {
+    const start = b * L + position;
+    for (let t = 0; t < steps; t++) {
+      inputs[t * B + b] = tokens[start + t];
+      targets[t * B + b] = tokens[start + t + 1];
+    }
   }
 }

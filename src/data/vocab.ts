@@ -93,7 +93,7 @@ export function describeChars(chars: readonly string[]): string {
 const INVISIBLE = /[\p{C}\p{Z}\p{M}]/gu;
 
 /** A character as a JSON string, with anything invisible written as a \u escape: "\n", "\u200b", "\u{e0041}". */
-export function quoteChar(char: string): string {
+function quoteChar(char: string): string {
   return JSON.stringify(char).replace(INVISIBLE, (c) => {
     if (c === ' ') return c;
     const cp = c.codePointAt(0)!;

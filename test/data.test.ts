@@ -1,0 +1,386 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BatchStream, evalBatches, splitTrainVal } from '../src/data/batches.js';
+import { decodeUtf8Strict, firstInvalidUtf8, readCorpus } from '../src/data/corpus.js';
+import { describeChars, Vocab } from '../src/data/vocab.js';
+import { RuntimeFailure, UsageError } from '../src/util/errors.js';
+
+/** The characters of code points [from, from + count). */
+function codePointRange(from: number, count: number): string {
+  let text = '';
+  for (let cp = from; cp < from + count; cp++) text += String.fromCodePoint(cp);
+  return text;
+}
+
+/** Token i has the value i, so batches can be read as positions. */
+function positions(n: number): Uint8Array {
+  return Uint8Array.from({ length: n }, (_, i) => i);
+}
+
+/** The error thrown by fn (sync or async). */
+async function errorOf(fn: () => unknown): Promise<Error> {
+  try {
+    await fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected an error');
+}
+
+describe('Vocab', () => {
+  it('holds the distinct code points of a text sorted by code point (not by UTF-16 unit)', () => {
+    // U+FFFD sorts before U+1F600 by code point, after it by UTF-16 unit (0xFFFD > 0xD83D).
+    expect(Vocab.fromText('b😀\uFFFDaéba').chars).toEqual(['a', 'b', 'é', '\uFFFD', '😀']);
+  });
+
+  it('makes an emoji or any astral character one token', () => {
+    const vocab = Vocab.fromText('a😀𝔸😀');
+    expect(vocab.size).toBe(3);
+    expect([...vocab.encode('😀a𝔸')]).toEqual([2, 0, 1]);
+  });
+
+  it('keeps \\r and \\n as separate tokens, so CRLF comes back as CRLF', () => {
+    const text = 'one\r\ntwo\r\n';
+    const vocab = Vocab.fromText(text);
+    expect(vocab.indexOf('\r')).toBeGreaterThanOrEqual(0);
+    expect(vocab.indexOf('\n')).toBeGreaterThanOrEqual(0);
+    expect(vocab.decode(vocab.encode(text))).toBe(text);
+  });
+
+  it('decodes what it encodes, for mixed scripts, emoji, tabs and CRLF', () => {
+    const text = 'Keeper\'s log:\t灯塔守护者 — 🌊🌊 stormy\r\nΑλφα 𝔸 end\n';
+    const vocab = Vocab.fromText(text);
+    expect(vocab.decode(vocab.encode(text))).toBe(text);
+  });
+
+  it('encodes into the smallest unsigned array that fits the vocabulary', () => {
+    const arrayFor = (size: number) => Vocab.fromText(codePointRange(0x10000, size)).encode('').constructor;
+    expect(arrayFor(256)).toBe(Uint8Array);
+    expect(arrayFor(257)).toBe(Uint16Array);
+    expect(arrayFor(300)).toBe(Uint16Array);
+    expect(arrayFor(65536)).toBe(Uint16Array);
+    expect(arrayFor(65537)).toBe(Uint32Array);
+    expect(arrayFor(70000)).toBe(Uint32Array);
+  });
+
+  it('encodes a 70000-character vocabulary to the right tokens', () => {
+    const text = codePointRange(0x20000, 70000);
+    const tokens = Vocab.fromText(text).encode(text);
+    expect(tokens.length).toBe(70000);
+    expect(tokens.every((token, i) => token === i)).toBe(true);
+  });
+
+  it('finds a character\'s token, and -1 for an absent character or more than one', () => {
+    const vocab = Vocab.fromText('abc😀');
+    expect(vocab.indexOf('c')).toBe(2);
+    expect(vocab.indexOf('😀')).toBe(3);
+    expect(vocab.indexOf('z')).toBe(-1);
+    expect(vocab.indexOf('ab')).toBe(-1);
+    expect(vocab.indexOf('')).toBe(-1);
+  });
+
+  it('lists the missing characters once each, in order of first appearance', () => {
+    expect(Vocab.fromText('abc').missing('axbyx😀a')).toEqual(['x', 'y', '😀']);
+  });
+
+  it('refuses to encode characters outside the vocabulary, listing them so invisible ones show', async () => {
+    const err = await errorOf(() => Vocab.fromText('abc').encode('ab\u200bc\tx\u00a0'));
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.message).toBe('4 character(s) are not in the vocabulary: "\\u200b" "\\t" "x" "\\u00a0"');
+  });
+
+  it('lists at most 20 missing characters and counts the rest', () => {
+    const chars = [...codePointRange(0x41, 25)];
+    expect(describeChars(chars)).toBe(`${chars.slice(0, 20).map((c) => `"${c}"`).join(' ')} … (5 more)`);
+  });
+
+  it('loads saved characters in their order', () => {
+    expect(Vocab.fromChars(['\n', 'z', 'a', '😀']).indexOf('a')).toBe(2);
+  });
+
+  it('refuses saved characters that repeat', async () => {
+    const err = await errorOf(() => Vocab.fromChars(['a', 'b', 'a']));
+    expect(err).toBeInstanceOf(RuntimeFailure);
+    expect(err.message).toBe('vocabulary entries 0 and 2 are both "a"');
+  });
+
+  it('refuses saved entries that are not exactly one code point', () => {
+    expect(() => Vocab.fromChars(['a', 'ab'])).toThrow(/entry 1 \("ab"\) is not a single character/);
+    expect(() => Vocab.fromChars(['e\u0301'])).toThrow(/entry 0 \("e\\u0301"\) is not a single character/);
+    expect(() => Vocab.fromChars([''])).toThrow(RuntimeFailure);
+    expect(() => Vocab.fromChars([7 as unknown as string])).toThrow(/entry 0 \(7\)/);
+    expect(() => Vocab.fromChars([])).toThrow(/empty/);
+  });
+
+  it('refuses to decode a token outside the vocabulary', () => {
+    expect(() => Vocab.fromText('ab').decode([0, 2])).toThrow(RangeError);
+  });
+});
+
+describe('readCorpus', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'charnn-data-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, content: string | Uint8Array): string => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, content);
+    return p;
+  };
+  const usageError = async (p: string): Promise<string> => {
+    const err = await errorOf(() => readCorpus(p));
+    expect(err).toBeInstanceOf(UsageError);
+    return err.message;
+  };
+
+  it('reads the text, its size, and a name without the extension', async () => {
+    const p = file('log.book.txt', 'héllo\n');
+    expect(await readCorpus(p)).toEqual({ path: p, name: 'log.book', text: 'héllo\n', bytes: 7 });
+  });
+
+  it('drops a leading byte-order mark and keeps CRLF', async () => {
+    const p = file('bom.txt', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('a\r\nb\r\n')]));
+    expect((await readCorpus(p)).text).toBe('a\r\nb\r\n');
+  });
+
+  it('refuses a missing file', async () => {
+    const p = path.join(dir, 'nope.txt');
+    expect(await usageError(p)).toBe(`no such file: ${p} — check the path`);
+  });
+
+  it('refuses a directory', async () => {
+    expect(await usageError(dir)).toBe(`${dir} is a directory; give the path of a text file`);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('refuses a file it may not read', async () => {
+    const p = file('secret.txt', 'x');
+    fs.chmodSync(p, 0o000);
+    expect(await usageError(p)).toMatch(/permission denied/);
+  });
+
+  it('refuses an empty file, and one that holds only a byte-order mark', async () => {
+    expect(await usageError(file('empty.txt', ''))).toMatch(/empty\.txt is empty/);
+    expect(await usageError(file('bom-only.txt', Uint8Array.of(0xef, 0xbb, 0xbf)))).toMatch(/bom-only\.txt is empty/);
+  });
+
+  it('refuses invalid UTF-8, naming the byte, its offset and line', async () => {
+    const p = file('latin1.txt', Buffer.concat([Buffer.from('first\nhello caf'), Buffer.from([0xe9]), Buffer.from(' world\n')]));
+    expect(await usageError(p)).toBe(`${p} is not valid UTF-8 (byte 0xE9 at offset 15, line 2); convert it to UTF-8, e.g. iconv -f latin1 -t utf-8`);
+  });
+
+  it('refuses binary content, naming the offset of the first NUL byte', async () => {
+    const p = file('binary.bin', Uint8Array.of(0x61, 0x62, 0x63, 0x00, 0x64, 0x00));
+    expect(await usageError(p)).toBe(`${p} looks like a binary file (a NUL byte at offset 3); give a UTF-8 text file`);
+  });
+
+  it('refuses UTF-16 text, saying to convert it', async () => {
+    expect(await usageError(file('utf16.txt', Buffer.from('\ufeffhi', 'utf16le')))).toMatch(/is UTF-16 text.*iconv -f utf-16 -t utf-8/);
+  });
+});
+
+describe('decodeUtf8Strict', () => {
+  it('names the label it is given in its messages', () => {
+    expect(() => decodeUtf8Strict(Uint8Array.of(0x61, 0xff), 'eval.txt')).toThrow(/^eval\.txt is not valid UTF-8 \(byte 0xFF at offset 1, line 1\)/);
+  });
+
+  it('finds the start of the first invalid sequence, as the strict decoder judges it', () => {
+    const cases: [number[], number][] = [
+      [[0x61, 0x80], 1], // a stray continuation byte
+      [[0x61, 0x62, 0xe2, 0x82, 0x41], 2], // a three-byte sequence cut short
+      [[0xe2, 0x82], 0], // cut short by the end of the file
+      [[0x61, 0xc0, 0x80], 1], // overlong NUL
+      [[0xe0, 0x80, 0xaf], 0], // overlong '/'
+      [[0x61, 0xed, 0xa0, 0x80], 1], // a UTF-16 surrogate
+      [[0xf4, 0x90, 0x80, 0x80], 0], // past U+10FFFF
+      [[0xf0, 0x9f, 0x98, 0x80, 0xe4, 0xb8, 0xad, 0xc3, 0xa9, 0xfe], 9], // after valid 4-, 3- and 2-byte sequences
+    ];
+    for (const [bytes, offset] of cases) {
+      const data = Uint8Array.from(bytes);
+      expect(() => new TextDecoder('utf-8', { fatal: true }).decode(data)).toThrow();
+      expect(firstInvalidUtf8(data)).toBe(offset);
+    }
+  });
+
+  it('finds nothing wrong in valid UTF-8', () => {
+    const data = new TextEncoder().encode('a é 中 😀 \u{10ffff}');
+    expect(firstInvalidUtf8(data)).toBe(data.length);
+  });
+});
+
+describe('splitTrainVal', () => {
+  it('takes the last ⌊n·valFrac⌋ tokens for validation and the rest for training', () => {
+    const { train, val } = splitTrainVal(positions(25), 0.1);
+    expect([...train]).toEqual([...positions(23)]);
+    expect([...val]).toEqual([23, 24]);
+  });
+
+  it('returns views of the tokens, not copies', () => {
+    const tokens = positions(10);
+    const { train, val } = splitTrainVal(tokens, 0.5);
+    expect(train.buffer).toBe(tokens.buffer);
+    expect(val.buffer).toBe(tokens.buffer);
+    expect(val.byteOffset).toBe(5);
+  });
+
+  it('leaves validation empty with valFrac 0', () => {
+    const { train, val } = splitTrainVal(positions(10), 0);
+    expect(train.length).toBe(10);
+    expect(val.length).toBe(0);
+  });
+
+  it('refuses valFrac outside [0, 0.5]', () => {
+    expect(() => splitTrainVal(positions(10), 0.6)).toThrow(UsageError);
+    expect(() => splitTrainVal(positions(10), -0.1)).toThrow(/--val-frac must be between 0 and 0.5/);
+  });
+});
+
+describe('BatchStream', () => {
+  // n = 14, B = 2, T = 3: L = ⌊13/2⌋ = 6, stream 0 is tokens 0..6, stream 1 is tokens 6..12; token 13 is unused.
+  const batches = (stream: BatchStream, count: number) => Array.from({ length: count }, () => {
+    const inputs = new Int32Array(stream.batchSize * stream.seqLength);
+    const targets = new Int32Array(stream.batchSize * stream.seqLength);
+    const startsEpoch = stream.next(inputs, targets);
+    return { inputs: [...inputs], targets: [...targets], startsEpoch, cursor: stream.cursor, progress: stream.epochProgress };
+  });
+
+  it('lays out B contiguous streams of L = ⌊(n−1)/B⌋ positions, ⌊L/T⌋ batches an epoch', () => {
+    const stream = new BatchStream(positions(14), 2, 3);
+    expect(stream.streamLength).toBe(6);
+    expect(stream.batchesPerEpoch).toBe(2);
+    expect(new BatchStream(positions(16), 2, 3).batchesPerEpoch).toBe(2); // L = 7: position 6 is never an input
+  });
+
+  it('fills time-major batches [T, B] with the next T positions of every stream, targets one token on', () => {
+    const [first, second] = batches(new BatchStream(positions(14), 2, 3), 2);
+    // inputs[t·B + b] = tokens[b·L + c + t]
+    expect(first.inputs).toEqual([0, 6, 1, 7, 2, 8]);
+    expect(first.targets).toEqual([1, 7, 2, 8, 3, 9]);
+    expect(second.inputs).toEqual([3, 9, 4, 10, 5, 11]);
+    expect(second.targets).toEqual([4, 10, 5, 11, 6, 12]);
+  });
+
+  it('wraps the cursor to 0 right after the last batch of an epoch, and starts the next epoch at the beginning', () => {
+    const [first, second, third] = batches(new BatchStream(positions(14), 2, 3), 3);
+    expect([first.cursor, second.cursor, third.cursor]).toEqual([3, 0, 3]);
+    expect(third.inputs).toEqual(first.inputs);
+  });
+
+  it('reports a batch as starting an epoch exactly when it was taken at cursor 0', () => {
+    const run = batches(new BatchStream(positions(14), 2, 3), 5);
+    expect(run.map((b) => b.startsEpoch)).toEqual([true, false, true, false, true]);
+  });
+
+  it('reports the fraction of the epoch done', () => {
+    const stream = new BatchStream(positions(26), 2, 3); // L = 12, four batches an epoch
+    const progress = [stream.epochProgress, ...batches(stream, 4).map((b) => b.progress)];
+    expect(progress).toEqual([0, 0.25, 0.5, 0.75, 0]);
+  });
+
+  it('continues with the same batches when resumed at a saved cursor', () => {
+    const whole = batches(new BatchStream(positions(26), 2, 3), 7);
+    const first = new BatchStream(positions(26), 2, 3);
+    batches(first, 5);
+    const resumed = new BatchStream(positions(26), 2, 3);
+    resumed.cursor = first.cursor;
+    expect(batches(resumed, 2)).toEqual(whole.slice(5));
+  });
+
+  it('refuses a cursor from which no batch can be taken', () => {
+    const stream = new BatchStream(positions(14), 2, 3); // L − T = 3
+    stream.cursor = 3;
+    for (const bad of [-1, 4, 1.5, NaN]) expect(() => { stream.cursor = bad; }).toThrow(RuntimeFailure);
+    expect(stream.cursor).toBe(3);
+  });
+});
+
+describe('BatchStream.check', () => {
+  const messageOf = (n: number, B: number, T: number, what: 'training' | 'validation' = 'training'): string => {
+    try {
+      BatchStream.check(n, B, T, what);
+    } catch (err) {
+      expect(err).toBeInstanceOf(UsageError);
+      return (err as Error).message;
+    }
+    return '';
+  };
+
+  it('accepts a text whose streams hold exactly one batch', () => {
+    expect(messageOf(4 * 30 + 1, 4, 30)).toBe('');
+  });
+
+  it('says to lower --batch-size or --seq-length, each to a value that passes', () => {
+    expect(messageOf(101, 4, 30)).toBe(
+      'the training text (101 characters) is too short for --batch-size 4 × --seq-length 30: ' +
+      'each stream has 25 of the 30 steps a batch needs; lower --batch-size to 3, or lower --seq-length to 25, or use a longer corpus',
+    );
+    expect(messageOf(101, 3, 30)).toBe('');
+    expect(messageOf(101, 4, 25)).toBe('');
+  });
+
+  it('says to lower only --batch-size when the streams are empty but one stream would do', () => {
+    expect(messageOf(10, 20, 5)).toMatch(/each stream has 0 of the 5 steps a batch needs; lower --batch-size to 1, or use a longer corpus$/);
+  });
+
+  it('says to lower both when neither alone is enough', () => {
+    expect(messageOf(17, 32, 64)).toMatch(/lower --batch-size to 1 and --seq-length to 16, or use a longer corpus$/);
+    expect(messageOf(17, 1, 16)).toBe('');
+  });
+
+  it('says to raise --val-frac for a short validation text', () => {
+    expect(messageOf(20, 4, 8, 'validation')).toMatch(/^the validation text \(20 characters\).*, or raise --val-frac$/);
+  });
+
+  it('refuses a text of fewer than 2 characters', () => {
+    expect(messageOf(1, 1, 1)).toBe('the training text has 1 character(s); it needs at least 2 — use a longer corpus');
+  });
+
+  it('refuses a batch size or sequence length that is not a positive whole number', () => {
+    expect(messageOf(100, 0, 4)).toMatch(/^--batch-size must be a positive whole number/);
+    expect(messageOf(100, 2, 2.5)).toMatch(/^--seq-length must be a positive whole number/);
+  });
+
+  it('runs when a BatchStream is built', () => {
+    expect(() => new BatchStream(positions(10), 4, 3)).toThrow(/--batch-size 4 × --seq-length 3/);
+  });
+});
+
+describe('evalBatches', () => {
+  // Copies each chunk as it comes: the generator reuses its arrays.
+  const collect = (n: number, B: number, T: number) => {
+    const chunks = [];
+    for (const { inputs, targets, steps, batchSize } of evalBatches(positions(n), B, T)) {
+      chunks.push({ inputs: [...inputs.subarray(0, steps * batchSize)], targets: [...targets.subarray(0, steps * batchSize)], steps, batchSize });
+    }
+    return chunks;
+  };
+
+  it('scores every target once, in chunks of T steps and a shorter last chunk', () => {
+    // n = 23, B = 4, T = 3: L = 5, chunks of 3 and 2 steps; tokens 21 and 22 ((n−1) mod B) are left out.
+    const chunks = collect(23, 4, 3);
+    expect(chunks.map((c) => c.steps)).toEqual([3, 2]);
+    const scored = chunks.flatMap((c) => c.targets).sort((a, b) => a - b);
+    expect(scored).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  it('lays chunks out like training batches, so the state carries across them', () => {
+    const [first, second] = collect(23, 4, 3);
+    expect(first.inputs).toEqual([0, 5, 10, 15, 1, 6, 11, 16, 2, 7, 12, 17]);
+    expect(second.inputs).toEqual([3, 8, 13, 18, 4, 9, 14, 19]);
+    expect(second.targets).toEqual(second.inputs.map((token) => token + 1));
+  });
+
+  it('uses fewer streams when the text is short', () => {
+    expect(collect(3, 8, 4)).toEqual([{ inputs: [0, 1], targets: [1, 2], steps: 1, batchSize: 2 }]);
+  });
+
+  it('yields nothing for fewer than 2 tokens', () => {
+    expect(collect(1, 4, 4)).toEqual([]);
+    expect(collect(0, 4, 4)).toEqual([]);
+  });
+
+  it('reuses the same arrays for every chunk', () => {
+    const [a, b] = [...evalBatches(positions(50), 2, 4)];
+    expect(a.inputs).toBe(b.inputs);
+    expect(a.targets).toBe(b.targets);
+  });
+});
