@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CharnnError } from '../util/errors.js';
+import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
 import { registerInfo } from './info.js';
 import { registerSample } from './sample.js';
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   registerSample(program);
   registerInfo(program);
   registerEval(program);
+  registerBench(program);
 
   try {
     await program.parseAsync(argv);

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BEST, findNewest, loadCheckpoint } from '../checkpoint/store.js';
+import { BEST, findNewest, LATEST, loadCheckpoint } from '../checkpoint/store.js';
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
 import { Sampler } from '../sample/sampler.js';
 import { RuntimeFailure, UsageError } from '../util/errors.js';
@@ -10,7 +10,7 @@ export function registerSample(program: Command): void {
   program
     .command('sample')
     .description('generate text from a trained model, streamed to stdout')
-    .addOption(new Option('--checkpoint <file>', 'the checkpoint to sample from (default: the newest best.json under ./checkpoints)'))
+    .addOption(new Option('--checkpoint <file>', 'the checkpoint to sample from (default: the newest best.json under ./checkpoints, else the newest latest.json)'))
     .addOption(new Option('--temp <t>', 'temperature (> 0): lower is safer, higher is wilder, near 0 is --argmax').argParser(positiveNumber).default(1))
     .addOption(new Option('--length <n>', 'characters to generate (the prime not counted)').argParser(nonNegativeInt).default(1000))
     .addOption(new Option('--prime <text>', 'text to start from; it is printed first'))
@@ -33,12 +33,7 @@ Examples:
       checkpoint?: string; temp: number; length: number; prime?: string; primeUnknown: 'error' | 'skip'; seed?: number;
       topK?: number; topP?: number; argmax?: boolean; stop: string[]; count: number; backend: BackendName;
     }) => {
-      let file = opts.checkpoint;
-      if (file === undefined) {
-        file = (await findNewest('checkpoints', BEST)) ?? undefined;
-        if (!file) throw new UsageError('no checkpoint found under ./checkpoints; train one first (charnn train <corpus.txt>) or give --checkpoint <file>');
-        process.stderr.write(style.dim(`sampling from ${file}`) + '\n');
-      }
+      const file = opts.checkpoint ?? (await defaultCheckpoint());
       const sampler = new Sampler(await loadCheckpoint(file), {
         temperature: opts.temp, length: opts.length, prime: opts.prime, primeUnknown: opts.primeUnknown, seed: opts.seed,
         topK: opts.topK, topP: opts.topP, argmax: opts.argmax, stop: opts.stop, backend: opts.backend,
@@ -47,6 +42,14 @@ Examples:
       if (dropped.length > 0) process.stderr.write(style.yellow(`warning: dropped ${dropped.length} prime character(s) the model does not know`) + '\n');
       await writeSamples(sampler, opts.count);
     });
+}
+
+/** The newest best.json under ./checkpoints (else the newest latest.json: a run stopped before its first evaluation), named on stderr. */
+async function defaultCheckpoint(): Promise<string> {
+  const file = (await findNewest('checkpoints', BEST)) ?? (await findNewest('checkpoints', LATEST));
+  if (!file) throw new UsageError('no checkpoint found under ./checkpoints; train one first (charnn train <corpus.txt>) or give --checkpoint <file>');
+  process.stderr.write(style.dim(`sampling from ${file}`) + '\n');
+  return file;
 }
 
 /**

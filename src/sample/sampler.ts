@@ -3,7 +3,7 @@ import { loadCheckpoint } from '../checkpoint/store.js';
 import { modelFromCheckpoint } from '../checkpoint/weights.js';
 import { describeChars, Vocab } from '../data/vocab.js';
 import { defaultBackend, type BackendName } from '../kernels/index.js';
-import type { Model } from '../model/model.js';
+import { Model } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 
@@ -42,13 +42,20 @@ export class Sampler {
   private readonly order: Int32Array; // token indices sorted by probability, for top-k and top-p
   private logits = 0;
 
-  constructor(checkpoint: Checkpoint, private readonly options: SampleOptions = {}) {
+  /** From a checkpoint, or from a model (built with maxBatch 1, maxSteps 1) and its vocabulary. */
+  constructor(source: Checkpoint | { model: Model; vocab: Vocab }, private readonly options: SampleOptions = {}) {
     const { temperature = 1, topK, topP } = options;
     if (!(temperature > 0)) throw new UsageError('the temperature must be greater than 0, e.g. --temp 0.8');
     if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1)) throw new UsageError('--top-k must be a positive whole number');
     if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new UsageError('--top-p must be greater than 0 and at most 1');
-    this.vocab = Vocab.fromChars(checkpoint.vocab);
-    this.model = modelFromCheckpoint(checkpoint, { maxBatch: 1, maxSteps: 1, backend: options.backend ?? defaultBackend() });
+    if ('model' in source && source.model instanceof Model) {
+      this.vocab = (source as { vocab: Vocab }).vocab;
+      this.model = source.model;
+    } else {
+      const ckpt = source as Checkpoint;
+      this.vocab = Vocab.fromChars(ckpt.vocab);
+      this.model = modelFromCheckpoint(ckpt, { maxBatch: 1, maxSteps: 1, backend: options.backend ?? defaultBackend() });
+    }
     this.rng = new Rng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
     this.weights = new Float64Array(this.vocab.size);
     this.order = new Int32Array(this.vocab.size);
