@@ -1,8 +1,10 @@
 import { Worker } from 'node:worker_threads';
+import type { TrainingConfig } from '../checkpoint/format.js';
 import { JsKernels } from '../kernels/js.js';
 import type { BackendName, Kernels } from '../kernels/index.js';
 import { createWasmMemory, WasmKernels, type WasmMemoryPlan } from '../kernels/wasm.js';
 import { Model, type DropoutKey, type ModelConfig } from '../model/model.js';
+import { clipGradients, optimizerStep } from './optimizer.js';
 
 /**
  * What the training loop asks of the machinery that computes gradients: one model on this thread, or
@@ -21,6 +23,26 @@ export interface TrainingEngine {
   saveState(): Float32Array[];
   restoreState(saved: readonly Float32Array[]): void;
   close(): Promise<void>;
+}
+
+/**
+ * One optimisation step: the gradients of the batch, clipped to a global norm, applied by the optimizer
+ * as update number `step`. Returns the mean loss (nats/char) and the gradient norm before clipping;
+ * when either is not finite nothing is applied, and the caller decides what to do.
+ */
+export function trainingStep(
+  engine: TrainingEngine, inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null,
+  config: Pick<TrainingConfig, 'optimizer' | 'gradClip' | 'batchSize' | 'seqLength'>, lr: number, step: number,
+): { loss: number; gradNorm: number } {
+  const model = engine.model;
+  const loss = engine.lossAndGradients(inputs, targets, dropout) / (config.batchSize * config.seqLength);
+  if (!Number.isFinite(loss)) return { loss, gradNorm: NaN };
+  const gradNorm = clipGradients(model.gradients, config.gradClip);
+  if (!Number.isFinite(gradNorm)) return { loss, gradNorm };
+  optimizerStep(config.optimizer, {
+    weights: model.weights, grads: model.gradients, state0: model.optimizerState(0), state1: model.optimizerState(1),
+  }, lr, step);
+  return { loss, gradNorm };
 }
 
 export interface EngineOptions {

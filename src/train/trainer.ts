@@ -14,9 +14,8 @@ import type { BackendName } from '../kernels/index.js';
 import type { ModelConfig } from '../model/model.js';
 import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { createEngine, type TrainingEngine } from './engine.js';
+import { createEngine, trainingStep, type TrainingEngine } from './engine.js';
 import { evaluate } from './evaluate.js';
-import { clipGradients, optimizerStep } from './optimizer.js';
 
 export const DEFAULT_MODEL: Omit<ModelConfig, 'vocabSize'> = { cell: 'lstm', hiddenSize: 128, layers: 2, dropout: 0 };
 
@@ -210,14 +209,10 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
 
     stream.next(inputs, targets);
     const dropout = modelConfig.dropout > 0 ? { seed: config.seed, iteration: state.iteration } : null;
-    const loss = engine.lossAndGradients(inputs, targets, dropout) / (B * T);
-    if (!Number.isFinite(loss)) throw diverged(state, loss, latestFile, lastSavedIteration);
-    const norm = clipGradients(model.gradients, config.gradClip);
-    if (!Number.isFinite(norm)) throw diverged(state, norm, latestFile, lastSavedIteration);
+    const { loss, gradNorm } = trainingStep(engine, inputs, targets, dropout, config, state.lr, state.optimizerSteps + 1);
+    if (!Number.isFinite(loss)) throw diverged(state, `loss ${loss}`, latestFile, lastSavedIteration);
+    if (!Number.isFinite(gradNorm)) throw diverged(state, `gradient norm ${gradNorm}`, latestFile, lastSavedIteration);
     state.optimizerSteps++;
-    optimizerStep(config.optimizer, {
-      weights: model.weights, grads: model.gradients, state0: model.optimizerState(0), state1: model.optimizerState(1),
-    }, state.lr, state.optimizerSteps);
     engine.carryState();
     state.iteration++;
     state.smoothLoss = state.smoothLoss === null ? loss : 0.95 * state.smoothLoss + 0.05 * loss;
@@ -361,10 +356,10 @@ function sourceOf(resume: string | true, latestFile: string): string {
   return resume === true ? latestFile : resume;
 }
 
-function diverged(state: TrainingState, value: number, latestFile: string, lastSaved: number): RuntimeFailure {
+function diverged(state: TrainingState, what: string, latestFile: string, lastSaved: number): RuntimeFailure {
   const kept = lastSaved >= 0 ? `the last good checkpoint (iteration ${lastSaved}) is kept in ${latestFile}` : 'no checkpoint was written';
   return new RuntimeFailure(
-    `training diverged at iteration ${state.iteration + 1} (loss ${value}); ${kept}; lower the learning rate, e.g. --lr ${(state.lr / 3).toPrecision(2)}`,
+    `training diverged at iteration ${state.iteration + 1} (${what}); ${kept}; lower the learning rate, e.g. --lr ${(state.lr / 3).toPrecision(2)}`,
   );
 }
 

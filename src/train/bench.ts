@@ -1,0 +1,111 @@
+import { readCorpus } from '../data/corpus.js';
+import { BatchStream } from '../data/batches.js';
+import { Vocab } from '../data/vocab.js';
+import type { BackendName } from '../kernels/index.js';
+import { Model, type CellType } from '../model/model.js';
+import { Sampler } from '../sample/sampler.js';
+import { Rng } from '../util/rng.js';
+import { createEngine, trainingStep } from './engine.js';
+import { DEFAULT_CONFIG } from './trainer.js';
+
+export interface BenchOptions {
+  corpusPath: string;
+  cell: CellType;
+  layers: number;
+  hidden: number;
+  batch: number;
+  seq: number;
+  /** Timed training steps, after WARMUP untimed ones. */
+  steps: number;
+  backend: BackendName;
+  threads: number;
+}
+
+/** One configuration's measurements, with the keys of ../shared/bench/torch_lstm.py where they match. */
+export interface BenchResult {
+  tool: 'charnn';
+  backend: BackendName;
+  threads: number;
+  cell: CellType;
+  layers: number;
+  hidden: number;
+  batch: number;
+  seq: number;
+  vocab: number;
+  params: number;
+  mode: 'throughput';
+  /** Training characters per second: batch × seq over the median step time. */
+  chars_per_s: number;
+  step_ms: number;
+  /** 6 × weights × characters per second. */
+  gflops: number;
+  train_loss: number;
+  /** Sampling speed: one character at a time, batch 1. */
+  sample_chars_per_s: number;
+  /** Peak resident memory of the process so far. */
+  peak_rss_mb: number;
+}
+
+const WARMUP = 3;
+const SAMPLE_CHARS = 2000;
+
+/** Times real training steps (the trainer's own step) and sampling on a corpus. */
+export async function benchmark(o: BenchOptions): Promise<BenchResult> {
+  const corpus = await readCorpus(o.corpusPath);
+  const vocab = Vocab.fromText(corpus.text);
+  const tokens = vocab.encode(corpus.text);
+  const stream = new BatchStream(tokens, o.batch, o.seq);
+  const config = { cell: o.cell, vocabSize: vocab.size, hiddenSize: o.hidden, layers: o.layers, dropout: 0 };
+  const engine = createEngine({ config, batchSize: o.batch, seqLength: o.seq, backend: o.backend, threads: o.threads });
+  try {
+    engine.model.initialize(new Rng(1));
+    engine.resetState();
+    const inputs = new Int32Array(o.batch * o.seq), targets = new Int32Array(o.batch * o.seq);
+    const stepConfig = { ...DEFAULT_CONFIG, batchSize: o.batch, seqLength: o.seq };
+    const times: number[] = [];
+    let loss = NaN;
+    for (let step = 1; step <= WARMUP + o.steps; step++) {
+      const start = performance.now();
+      if (stream.next(inputs, targets)) engine.resetState();
+      loss = trainingStep(engine, inputs, targets, null, stepConfig, stepConfig.lr, step).loss;
+      engine.carryState();
+      if (step > WARMUP) times.push(performance.now() - start);
+    }
+    const stepMs = median(times);
+    const charsPerSecond = (o.batch * o.seq) / (stepMs / 1000);
+
+    const sampler = new Sampler({ model: modelForSampling(engine.model, config, o.backend), vocab }, { length: SAMPLE_CHARS, seed: 1 });
+    const sampleStart = performance.now();
+    let sampled = 0;
+    for (const _ of sampler.generate()) sampled++;
+    const sampleSeconds = (performance.now() - sampleStart) / 1000;
+
+    return {
+      tool: 'charnn', backend: engine.model.k.name, threads: engine.threads, cell: o.cell, layers: o.layers, hidden: o.hidden,
+      batch: o.batch, seq: o.seq, vocab: vocab.size, params: engine.model.paramCount, mode: 'throughput',
+      chars_per_s: Math.round(charsPerSecond), step_ms: round(stepMs, 2),
+      gflops: round((6 * engine.model.paramCount * charsPerSecond) / 1e9, 2), train_loss: round(loss, 4),
+      sample_chars_per_s: Math.round(sampled / sampleSeconds),
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
+/** A batch-1 copy of the trained weights, as the sampler uses. */
+function modelForSampling(trained: Model, config: Model['config'], backend: BackendName): Model {
+  const model = new Model(config, { maxBatch: 1, maxSteps: 1, backend });
+  model.weights.set(trained.weights);
+  return model;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function round(value: number, digits: number): number {
+  return Number(value.toFixed(digits));
+}
