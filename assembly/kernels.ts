@@ -2,6 +2,10 @@
 // address in the imported memory; the TypeScript side turns heap offsets into addresses. Semantics are
 // exactly those documented in src/kernels/kernels.ts, and the tests cross-check every function against
 // the plain-TypeScript reference.
+//
+// Built by `npm run build:wasm` with --runtime stub (nothing here allocates) and -O3s: the shrink level
+// selects the table-free Math.log, so the module has no data segments and a worker thread instantiating
+// it over the shared memory writes nothing there. No relaxed SIMD: Node 20 only enables it behind a flag.
 
 /** Where free memory starts, after this module's own static data: the heap is placed above it. */
 export function heapBase(): usize {
@@ -9,7 +13,9 @@ export function heapBase(): usize {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// GEMM. C[M×N] (+)= A'·B' with row-major C; SIMD runs along N, four floats per lane group.
+// GEMM, C[M×N] (+)= op(A)·op(B) with row-major C. A·B and Aᵀ·B: gemmRowB, SIMD along rows of B and C.
+// A·Bᵀ: gemmNT, SIMD along K. Aᵀ·Bᵀ: gemmRowB over blocks of B transposed by packBlockTransposed.
+// The caller (src/kernels/wasm.ts) cuts B into cache blocks and packs them.
 
 /**
  * C (+)= A·B where the element A(i, k) is at a + i·aRow + k·aCol (in floats): aRow = lda, aCol = 1 for
@@ -67,9 +73,30 @@ export function gemmRowB(
   v128.store(cp, hi, 16);
 }
 
-/** One row of C from column j0 on: four columns at a time, then one at a time. */
+/**
+ * One row of C from column j0 on: the rows left over below a multiple of four, and all of a matrix-vector
+ * product (sampling has one row). Sixteen columns at a time in four independent sums, so that the adds
+ * do not wait on each other, then four, then one.
+ */
 function rowTail(j0: i32, N: i32, K: i32, ap0: usize, aColB: usize, b: usize, ldbB: usize, cp0: usize, accumulate: bool): void {
   let j = j0;
+  for (; j + 16 <= N; j += 16) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let ap = ap0;
+    let bp = b + (<usize>j << 2);
+    for (let k = 0; k < K; k++) {
+      const x = v128.load32_splat(ap);
+      s0 = f32x4.add(s0, f32x4.mul(x, v128.load(bp)));
+      s1 = f32x4.add(s1, f32x4.mul(x, v128.load(bp, 16)));
+      s2 = f32x4.add(s2, f32x4.mul(x, v128.load(bp, 32)));
+      s3 = f32x4.add(s3, f32x4.mul(x, v128.load(bp, 48)));
+      ap += aColB;
+      bp += ldbB;
+    }
+    const cp = cp0 + (<usize>j << 2);
+    store8(cp, s0, s1, accumulate);
+    store8(cp + 32, s2, s3, accumulate);
+  }
   for (; j + 4 <= N; j += 4) {
     let acc = f32x4.splat(0);
     let ap = ap0;
@@ -178,6 +205,24 @@ function dot(x: usize, y: usize, K: i32): f32 {
   store<f32>(p, accumulate ? load<f32>(p) + v : v);
 }
 
+/** Copies a kb × nb block of B (row stride ldb floats) to dst with row stride ldDst floats. */
+export function packBlock(kb: i32, nb: i32, src: usize, ldb: i32, dst: usize, ldDst: i32): void {
+  const srcRow = <usize>ldb << 2, dstRow = <usize>ldDst << 2;
+  for (let k = 0; k < kb; k++) addRow(dst + <usize>k * dstRow, src + <usize>k * srcRow, nb, false);
+}
+
+/**
+ * Copies the transpose of an nb × kb block (row stride ldb floats) to a kb × nb block with row stride
+ * ldDst: a block of Bᵀ laid out as gemmRowB reads B. Only Aᵀ·Bᵀ uses it, so it is kept simple.
+ */
+export function packBlockTransposed(kb: i32, nb: i32, src: usize, ldb: i32, dst: usize, ldDst: i32): void {
+  const srcRow = <usize>ldb << 2, dstRow = <usize>ldDst << 2;
+  for (let j = 0; j < nb; j++) {
+    const s = src + <usize>j * srcRow, d = dst + (<usize>j << 2);
+    for (let k = 0; k < kb; k++) store<f32>(d + <usize>k * dstRow, load<f32>(s + (<usize>k << 2)));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Row operations.
 
@@ -223,155 +268,289 @@ export function addColumnSums(rows: i32, n: i32, src: usize, sum: usize): void {
   for (let r = 0; r < rows; r++) addRow(sum, src + <usize>r * rowB, n, true);
 }
 
-export function multiply(n: i32, x: usize, mask: usize): void {
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const o = <usize>j << 2;
-    v128.store(x + o, f32x4.mul(v128.load(x + o), v128.load(mask + o)));
-  }
-  for (; j < n; j++) {
-    const o = <usize>j << 2;
-    store<f32>(x + o, load<f32>(x + o) * load<f32>(mask + o));
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------
-// Cells. Scalar code with f64 transcendental functions, as in the reference; these are O(B·H) per step
-// against the O(B·H²) of the GEMMs.
+// Elementwise kernels. Each is written once over four lanes and run with `wide` for groups of four
+// floats, then without it on lane 0 alone for the last n mod 4; after inlining `wide` is a constant, so
+// the branches in ld and st vanish.
 
 // @ts-ignore: decorator
-@inline function sigmoid(x: f32): f32 {
-  return <f32>(1 / (1 + Math.exp(-<f64>x)));
+@inline function ld(p: usize, wide: bool): v128 {
+  return wide ? v128.load(p) : v128.load32_splat(p);
 }
 
 // @ts-ignore: decorator
-@inline function tanhf(x: f32): f32 {
-  return <f32>Math.tanh(<f64>x);
+@inline function st(p: usize, v: v128, wide: bool): void {
+  if (wide) v128.store(p, v);
+  else v128.store32_lane(p, v, 0);
 }
 
+/** The address of float i from base. */
 // @ts-ignore: decorator
 @inline function at(base: usize, i: i32): usize {
   return base + (<usize>i << 2);
 }
 
+// @ts-ignore: decorator
+@inline function splat(x: f32): v128 {
+  return f32x4.splat(x);
+}
+
+/** a·b + c, one rounding more than a fused multiply-add (relaxed SIMD needs a flag in Node 20). */
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/**
+ * e^x in four lanes, within 2 ulp (Cephes expf): x = n·ln2 + r with |r| ≤ ln2/2, e^r by a polynomial,
+ * 2^n written into the exponent bits. Clamping x to [−88, 89] keeps n in [−127, 128], whose exponent
+ * bits read as 0 and ∞: e^x is 0 below −87.7 (float32 results there would be subnormal) and ∞ above 88.4
+ * (float32 overflows at 88.7), so sigmoid and softmax saturate exactly. A NaN stays NaN.
+ */
+// @ts-ignore: decorator
+@inline function exp4(x: v128): v128 {
+  // pmin/pmax return their first operand when it is NaN, and are one instruction each on x86.
+  x = f32x4.pmax(f32x4.pmin(x, splat(89)), splat(-88));
+  // Adding 1.5·2²³ rounds x·log2(e) to the integer n and leaves n in the low mantissa bits of `shifted`.
+  const shifted = madd(x, splat(1.44269504089), splat(12582912));
+  const n = f32x4.sub(shifted, splat(12582912));
+  // ln2 in two parts, the first with few mantissa bits so that n·0.693359375 is exact.
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, splat(0.693359375))), f32x4.mul(n, splat(-2.12194440e-4)));
+  let p = madd(splat(1.9875691500e-4), r, splat(1.3981999507e-3));
+  p = madd(p, r, splat(8.3334519073e-3));
+  p = madd(p, r, splat(4.1665795894e-2));
+  p = madd(p, r, splat(1.6666665459e-1));
+  p = madd(p, r, splat(5.0000001201e-1));
+  p = f32x4.add(madd(f32x4.mul(p, r), r, r), splat(1));
+  // 2^n = (n + 127) << 23; the shift drops the bits of 1.5·2²³ above n.
+  const twoToN = i32x4.shl(i32x4.add(shifted, i32x4.splat(127)), 23);
+  return f32x4.mul(p, twoToN);
+}
+
+// @ts-ignore: decorator
+@inline function sigmoid4(x: v128): v128 {
+  return f32x4.div(splat(1), f32x4.add(splat(1), exp4(f32x4.neg(x))));
+}
+
+/**
+ * tanh in four lanes, within a few ulp: an odd polynomial for |x| < 0.625 (Cephes tanhf), where
+ * 1 − 2/(e^{2|x|} + 1) would lose digits to cancellation, and that formula beyond, with |x| clamped to 10
+ * where tanh is 1 in float32.
+ */
+// @ts-ignore: decorator
+@inline function tanh4(x: v128): v128 {
+  const z = f32x4.mul(x, x);
+  let p = madd(splat(-5.70498872745e-3), z, splat(2.06390887954e-2));
+  p = madd(p, z, splat(-5.37397155531e-2));
+  p = madd(p, z, splat(1.33314422036e-1));
+  p = madd(p, z, splat(-3.33332819422e-1));
+  const small = madd(f32x4.mul(p, z), x, x);
+  const ax = f32x4.abs(x);
+  const e = exp4(f32x4.mul(f32x4.pmin(ax, splat(10)), splat(2)));
+  const large = f32x4.sub(splat(1), f32x4.div(splat(2), f32x4.add(e, splat(1))));
+  const signedLarge = v128.or(large, v128.and(x, splat(-0.0))); // the sign bit of x
+  return v128.bitselect(small, signedLarge, f32x4.lt(ax, splat(0.625)));
+}
+
+/** Row b of the LSTM cell, four columns j (or one): pointers are already advanced to row and column. */
+// @ts-ignore: decorator
+@inline function lstmForwardLanes(g: usize, HB: usize, cPrev: usize, c: usize, tanhC: usize, h: usize, wide: bool): void {
+  const ig = sigmoid4(ld(g, wide)), fg = sigmoid4(ld(g + HB, wide)), og = sigmoid4(ld(g + 2 * HB, wide));
+  const cand = tanh4(ld(g + 3 * HB, wide));
+  st(g, ig, wide); st(g + HB, fg, wide); st(g + 2 * HB, og, wide); st(g + 3 * HB, cand, wide);
+  const cell = madd(fg, ld(cPrev, wide), f32x4.mul(ig, cand));
+  const t = tanh4(cell);
+  st(c, cell, wide);
+  st(tanhC, t, wide);
+  st(h, f32x4.mul(og, t), wide);
+}
+
 export function lstmForward(B: i32, H: i32, gates: usize, cPrev: usize, c: usize, tanhC: usize, h: usize): void {
+  const HB = <usize>H << 2;
   for (let b = 0; b < B; b++) {
-    const g = gates + (<usize>(b * 4 * H) << 2);
-    for (let j = 0; j < 3 * H; j++) store<f32>(at(g, j), sigmoid(load<f32>(at(g, j))));
-    for (let j = 3 * H; j < 4 * H; j++) store<f32>(at(g, j), tanhf(load<f32>(at(g, j))));
-    for (let j = 0; j < H; j++) {
-      const row = b * H + j;
-      const ig = load<f32>(at(g, j)), fg = load<f32>(at(g, H + j)), og = load<f32>(at(g, 2 * H + j)), cand = load<f32>(at(g, 3 * H + j));
-      const cell = fg * load<f32>(at(cPrev, row)) + ig * cand;
-      store<f32>(at(c, row), cell);
-      const t = tanhf(cell);
-      store<f32>(at(tanhC, row), t);
-      store<f32>(at(h, row), og * t);
+    const g = gates + <usize>b * 4 * HB, row = <usize>b * HB;
+    let j = 0;
+    for (; j + 4 <= H; j += 4) {
+      const o = <usize>j << 2, ro = row + o;
+      lstmForwardLanes(g + o, HB, cPrev + ro, c + ro, tanhC + ro, h + ro, true);
+    }
+    for (; j < H; j++) {
+      const o = <usize>j << 2, ro = row + o;
+      lstmForwardLanes(g + o, HB, cPrev + ro, c + ro, tanhC + ro, h + ro, false);
     }
   }
+}
+
+// @ts-ignore: decorator
+@inline function lstmBackwardLanes(g: usize, HB: usize, cPrev: usize, tanhC: usize, dh: usize, dc: usize, dg: usize, wide: bool): void {
+  const ig = ld(g, wide), fg = ld(g + HB, wide), og = ld(g + 2 * HB, wide), cand = ld(g + 3 * HB, wide);
+  const t = ld(tanhC, wide), dhj = ld(dh, wide);
+  // dc + dh·o·(1 − tanh²c): the gradient into c through both paths.
+  const dcTotal = madd(f32x4.mul(dhj, og), f32x4.sub(splat(1), f32x4.mul(t, t)), ld(dc, wide));
+  st(dg, f32x4.mul(f32x4.mul(dcTotal, cand), f32x4.mul(ig, f32x4.sub(splat(1), ig))), wide);
+  st(dg + HB, f32x4.mul(f32x4.mul(dcTotal, ld(cPrev, wide)), f32x4.mul(fg, f32x4.sub(splat(1), fg))), wide);
+  st(dg + 2 * HB, f32x4.mul(f32x4.mul(dhj, t), f32x4.mul(og, f32x4.sub(splat(1), og))), wide);
+  st(dg + 3 * HB, f32x4.mul(f32x4.mul(dcTotal, ig), f32x4.sub(splat(1), f32x4.mul(cand, cand))), wide);
+  st(dc, f32x4.mul(dcTotal, fg), wide);
 }
 
 export function lstmBackward(B: i32, H: i32, gates: usize, cPrev: usize, tanhC: usize, dh: usize, dc: usize, dGates: usize): void {
+  const HB = <usize>H << 2;
   for (let b = 0; b < B; b++) {
-    const g = gates + (<usize>(b * 4 * H) << 2);
-    const dg = dGates + (<usize>(b * 4 * H) << 2);
-    for (let j = 0; j < H; j++) {
-      const row = b * H + j;
-      const ig = load<f32>(at(g, j)), fg = load<f32>(at(g, H + j)), og = load<f32>(at(g, 2 * H + j)), cand = load<f32>(at(g, 3 * H + j));
-      const t = load<f32>(at(tanhC, row));
-      const dhj = load<f32>(at(dh, row));
-      const dcTotal = load<f32>(at(dc, row)) + dhj * og * (1 - t * t);
-      store<f32>(at(dg, j), dcTotal * cand * ig * (1 - ig));
-      store<f32>(at(dg, H + j), dcTotal * load<f32>(at(cPrev, row)) * fg * (1 - fg));
-      store<f32>(at(dg, 2 * H + j), dhj * t * og * (1 - og));
-      store<f32>(at(dg, 3 * H + j), dcTotal * ig * (1 - cand * cand));
-      store<f32>(at(dc, row), dcTotal * fg);
+    const g = gates + <usize>b * 4 * HB, dg = dGates + <usize>b * 4 * HB, row = <usize>b * HB;
+    let j = 0;
+    for (; j + 4 <= H; j += 4) {
+      const o = <usize>j << 2, ro = row + o;
+      lstmBackwardLanes(g + o, HB, cPrev + ro, tanhC + ro, dh + ro, dc + ro, dg + o, true);
+    }
+    for (; j < H; j++) {
+      const o = <usize>j << 2, ro = row + o;
+      lstmBackwardLanes(g + o, HB, cPrev + ro, tanhC + ro, dh + ro, dc + ro, dg + o, false);
     }
   }
+}
+
+// @ts-ignore: decorator
+@inline function gruForwardLanes(gi: usize, hi: usize, HB: usize, hPrev: usize, h: usize, wide: bool): void {
+  const r = sigmoid4(f32x4.add(ld(gi, wide), ld(hi, wide)));
+  const z = sigmoid4(f32x4.add(ld(gi + HB, wide), ld(hi + HB, wide)));
+  const n = tanh4(madd(r, ld(hi + 2 * HB, wide), ld(gi + 2 * HB, wide)));
+  st(gi, r, wide); st(gi + HB, z, wide); st(gi + 2 * HB, n, wide);
+  // (1 − z)·n + z·hPrev
+  st(h, madd(z, f32x4.sub(ld(hPrev, wide), n), n), wide);
 }
 
 export function gruForward(B: i32, H: i32, gx: usize, gh: usize, hPrev: usize, h: usize): void {
+  const HB = <usize>H << 2;
   for (let b = 0; b < B; b++) {
-    const gi = gx + (<usize>(b * 3 * H) << 2);
-    const hi = gh + (<usize>(b * 3 * H) << 2);
-    for (let j = 0; j < H; j++) {
-      const row = b * H + j;
-      const r = sigmoid(load<f32>(at(gi, j)) + load<f32>(at(hi, j)));
-      const z = sigmoid(load<f32>(at(gi, H + j)) + load<f32>(at(hi, H + j)));
-      const n = tanhf(load<f32>(at(gi, 2 * H + j)) + r * load<f32>(at(hi, 2 * H + j)));
-      store<f32>(at(gi, j), r);
-      store<f32>(at(gi, H + j), z);
-      store<f32>(at(gi, 2 * H + j), n);
-      store<f32>(at(h, row), (1 - z) * n + z * load<f32>(at(hPrev, row)));
+    const gi = gx + <usize>b * 3 * HB, hi = gh + <usize>b * 3 * HB, row = <usize>b * HB;
+    let j = 0;
+    for (; j + 4 <= H; j += 4) {
+      const o = <usize>j << 2;
+      gruForwardLanes(gi + o, hi + o, HB, hPrev + row + o, h + row + o, true);
+    }
+    for (; j < H; j++) {
+      const o = <usize>j << 2;
+      gruForwardLanes(gi + o, hi + o, HB, hPrev + row + o, h + row + o, false);
     }
   }
 }
 
+// @ts-ignore: decorator
+@inline function gruBackwardLanes(gi: usize, hi: usize, dgi: usize, dhi: usize, HB: usize, hPrev: usize, dh: usize, dhPrev: usize, wide: bool): void {
+  const r = ld(gi, wide), z = ld(gi + HB, wide), n = ld(gi + 2 * HB, wide);
+  const d = ld(dh, wide);
+  const dnPre = f32x4.mul(f32x4.mul(d, f32x4.sub(splat(1), z)), f32x4.sub(splat(1), f32x4.mul(n, n)));
+  const dzPre = f32x4.mul(f32x4.mul(d, f32x4.sub(ld(hPrev, wide), n)), f32x4.mul(z, f32x4.sub(splat(1), z)));
+  const drPre = f32x4.mul(f32x4.mul(dnPre, ld(hi + 2 * HB, wide)), f32x4.mul(r, f32x4.sub(splat(1), r)));
+  st(dgi, drPre, wide); st(dgi + HB, dzPre, wide); st(dgi + 2 * HB, dnPre, wide);
+  st(dhi, drPre, wide); st(dhi + HB, dzPre, wide); st(dhi + 2 * HB, f32x4.mul(dnPre, r), wide);
+  st(dhPrev, madd(d, z, ld(dhPrev, wide)), wide);
+}
+
 export function gruBackward(B: i32, H: i32, gx: usize, gh: usize, hPrev: usize, dh: usize, dhPrev: usize, dgx: usize, dgh: usize): void {
+  const HB = <usize>H << 2;
   for (let b = 0; b < B; b++) {
-    const off = <usize>(b * 3 * H) << 2;
-    const gi = gx + off, hi = gh + off, dgi = dgx + off, dhi = dgh + off;
-    for (let j = 0; j < H; j++) {
-      const row = b * H + j;
-      const r = load<f32>(at(gi, j)), z = load<f32>(at(gi, H + j)), n = load<f32>(at(gi, 2 * H + j));
-      const d = load<f32>(at(dh, row));
-      const dnPre = d * (1 - z) * (1 - n * n);
-      const dzPre = d * (load<f32>(at(hPrev, row)) - n) * z * (1 - z);
-      const drPre = dnPre * load<f32>(at(hi, 2 * H + j)) * r * (1 - r);
-      store<f32>(at(dgi, j), drPre);
-      store<f32>(at(dgi, H + j), dzPre);
-      store<f32>(at(dgi, 2 * H + j), dnPre);
-      store<f32>(at(dhi, j), drPre);
-      store<f32>(at(dhi, H + j), dzPre);
-      store<f32>(at(dhi, 2 * H + j), dnPre * r);
-      store<f32>(at(dhPrev, row), load<f32>(at(dhPrev, row)) + d * z);
+    const gateRow = <usize>b * 3 * HB, row = <usize>b * HB;
+    const gi = gx + gateRow, hi = gh + gateRow, dgi = dgx + gateRow, dhi = dgh + gateRow;
+    let j = 0;
+    for (; j + 4 <= H; j += 4) {
+      const o = <usize>j << 2, ro = row + o;
+      gruBackwardLanes(gi + o, hi + o, dgi + o, dhi + o, HB, hPrev + ro, dh + ro, dhPrev + ro, true);
+    }
+    for (; j < H; j++) {
+      const o = <usize>j << 2, ro = row + o;
+      gruBackwardLanes(gi + o, hi + o, dgi + o, dhi + o, HB, hPrev + ro, dh + ro, dhPrev + ro, false);
     }
   }
 }
 
 export function tanhForward(n: i32, h: usize): void {
-  for (let i = 0; i < n; i++) store<f32>(at(h, i), tanhf(load<f32>(at(h, i))));
+  let i = 0;
+  for (; i + 4 <= n; i += 4) st(at(h, i), tanh4(ld(at(h, i), true)), true);
+  for (; i < n; i++) st(at(h, i), tanh4(ld(at(h, i), false)), false);
+}
+
+// @ts-ignore: decorator
+@inline function tanhBackwardLanes(h: usize, dh: usize, dPre: usize, wide: bool): void {
+  const v = ld(h, wide);
+  st(dPre, f32x4.mul(ld(dh, wide), f32x4.sub(splat(1), f32x4.mul(v, v))), wide);
 }
 
 export function tanhBackward(n: i32, h: usize, dh: usize, dPre: usize): void {
-  for (let i = 0; i < n; i++) {
-    const v = load<f32>(at(h, i));
-    store<f32>(at(dPre, i), load<f32>(at(dh, i)) * (1 - v * v));
+  let i = 0;
+  for (; i + 4 <= n; i += 4) tanhBackwardLanes(at(h, i), at(dh, i), at(dPre, i), true);
+  for (; i < n; i++) tanhBackwardLanes(at(h, i), at(dh, i), at(dPre, i), false);
+}
+
+export function multiply(n: i32, x: usize, mask: usize): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) st(at(x, i), f32x4.mul(ld(at(x, i), true), ld(at(mask, i), true)), true);
+  for (; i < n; i++) st(at(x, i), f32x4.mul(ld(at(x, i), false), ld(at(mask, i), false)), false);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Softmax cross-entropy, one row of V logits at a time.
+
+function rowMax(row: usize, V: i32): f32 {
+  let m = splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= V; j += 4) m = f32x4.max(m, v128.load(at(row, j)));
+  let max = Mathf.max(Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  for (; j < V; j++) max = Mathf.max(max, load<f32>(at(row, j)));
+  return max;
+}
+
+/** row[j] = e^(row[j] − max); returns Σ_j row[j], summed in f64 as the reference does. */
+function expShiftedRow(row: usize, V: i32, max: f32): f64 {
+  const m = splat(max);
+  let lo = f64x2.splat(0), hi = f64x2.splat(0);
+  let j = 0;
+  for (; j + 4 <= V; j += 4) {
+    const e = exp4(f32x4.sub(v128.load(at(row, j)), m));
+    v128.store(at(row, j), e);
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
+    hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1)));
   }
+  const both = f64x2.add(lo, hi);
+  let sum = f64x2.extract_lane(both, 0) + f64x2.extract_lane(both, 1);
+  for (; j < V; j++) {
+    const e = exp4(f32x4.sub(ld(at(row, j), false), m));
+    st(at(row, j), e, false);
+    sum += <f64>f32x4.extract_lane(e, 0);
+  }
+  return sum;
+}
+
+function scaleRow(row: usize, V: i32, scale: f32): void {
+  const s = splat(scale);
+  let j = 0;
+  for (; j + 4 <= V; j += 4) v128.store(at(row, j), f32x4.mul(v128.load(at(row, j)), s));
+  for (; j < V; j++) store<f32>(at(row, j), load<f32>(at(row, j)) * scale);
 }
 
 /** Rows of logits become probabilities; returns the summed −log p(target) in f64. */
 export function softmaxCrossEntropy(N: i32, V: i32, logits: usize, targets: usize): f64 {
   let loss: f64 = 0;
+  const rowB = <usize>V << 2;
   for (let r = 0; r < N; r++) {
-    const row = logits + (<usize>(r * V) << 2);
-    const targetLogit = <f64>load<f32>(at(row, load<i32>(at(targets, r))));
-    let max: f32 = -Infinity;
-    for (let j = 0; j < V; j++) max = Mathf.max(max, load<f32>(at(row, j)));
-    let sum: f64 = 0;
-    for (let j = 0; j < V; j++) {
-      const e = <f32>Math.exp(<f64>(load<f32>(at(row, j)) - max));
-      store<f32>(at(row, j), e);
-      sum += e;
-    }
-    const inv = <f32>(1 / sum);
-    for (let j = 0; j < V; j++) store<f32>(at(row, j), load<f32>(at(row, j)) * inv);
-    loss += Math.log(sum) + <f64>max - targetLogit;
+    const row = logits + <usize>r * rowB;
+    const targetLogit = load<f32>(at(row, load<i32>(at(targets, r))));
+    const max = rowMax(row, V);
+    const sum = expShiftedRow(row, V, max);
+    scaleRow(row, V, <f32>(1 / sum));
+    // −log p from the logits (log-sum-exp), not from the float32 probability, so it stays finite.
+    loss += Math.log(sum) + <f64>max - <f64>targetLogit;
   }
   return loss;
 }
 
 export function softmaxCrossEntropyBackward(N: i32, V: i32, probs: usize, targets: usize, scale: f32): void {
+  const rowB = <usize>V << 2;
   for (let r = 0; r < N; r++) {
-    const row = probs + (<usize>(r * V) << 2);
-    for (let j = 0; j < V; j++) store<f32>(at(row, j), load<f32>(at(row, j)) * scale);
+    const row = probs + <usize>r * rowB;
+    scaleRow(row, V, scale);
     const t = at(row, load<i32>(at(targets, r)));
     store<f32>(t, load<f32>(t) - scale);
   }
-}
-
-/** Copies a kb × nb block of B (row stride ldb floats) to dst with row stride ldDst floats. */
-export function packBlock(kb: i32, nb: i32, src: usize, ldb: i32, dst: usize, ldDst: i32): void {
-  const srcRow = <usize>ldb << 2, dstRow = <usize>ldDst << 2;
-  for (let k = 0; k < kb; k++) addRow(dst + <usize>k * dstRow, src + <usize>k * srcRow, nb, false);
 }

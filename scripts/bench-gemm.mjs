@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // GEMM micro-benchmark of the built kernels (dist/, run `npm run build` first): GFLOP/s of the js and wasm
-// backends, one thread, on the shapes a training step of the model uses. Not a test; numbers go to stdout.
+// backends, one thread, on the shapes of a training step and of sampling. Not a test; numbers go to stdout.
 //   node scripts/bench-gemm.mjs [--wasm-only] [--seconds 0.5]
 import { createKernels } from '../dist/kernels/index.js';
 
@@ -8,18 +8,19 @@ const args = process.argv.slice(2);
 const withJs = !args.includes('--wasm-only');
 const seconds = Number(args[args.indexOf('--seconds') + 1]) || 0.5;
 
-// [label, transA, transB, M, N, K, accumulate]: M rows of batch or T·B, N = 4H gates, K = H or the vocabulary.
+// [label, transA, transB, M, N, K, accumulate]: M = batch, T·B or 1, N = 4H gates or the vocabulary V, K = H.
 const SHAPES = [
   ['NN  T·B×H · H×4H (input GEMM)', false, false, 2048, 512, 128, false],
   ['NN  B×H · H×4H (recurrence)', false, false, 64, 2048, 512, true],
   ['NN  B×H · H×4H (recurrence)', false, false, 32, 1024, 256, true],
   ['NN  T·B×H · H×V (logits)', false, false, 2048, 65, 512, false],
+  ['NN  1×H · H×4H (sampling)', false, false, 1, 2048, 512, true],
   ['NT  dX = dG · Wᵀ', false, true, 2048, 128, 512, false],
   ['NT  dH = dG · Whᵀ', false, true, 64, 512, 2048, true],
   ['TN  dW += Xᵀ · dG', true, false, 128, 512, 2048, true],
   ['TN  dWh += Hᵀ · dG', true, false, 512, 2048, 64, true],
   ['TN  dWy += Hᵀ · dY', true, false, 512, 65, 2048, true],
-  ['TT  (fallback)', true, true, 128, 128, 128, false],
+  ['TT  (not used by the model)', true, true, 128, 128, 128, false],
 ];
 
 /** Best GFLOP/s over repeated runs for `seconds`. */

@@ -1,6 +1,6 @@
 import { UsageError } from '../util/errors.js';
 import { JsKernels } from './js.js';
-import { wasmAvailable, WasmKernels } from './wasm.js';
+import { wasmAvailable, wasmUnavailableReason, WasmKernels } from './wasm.js';
 import type { BackendName, Kernels } from './kernels.js';
 
 export type { BackendName, Kernels } from './kernels.js';
@@ -13,12 +13,12 @@ export function createKernels(backend: BackendName, floats: number): Kernels {
     case 'js':
       return new JsKernels(new Float32Array(floats));
     case 'wasm':
-      if (!wasmAvailable()) throw new UsageError('the wasm backend is not available (run npm run build, or use --backend js)');
+      if (!wasmAvailable()) throw new UsageError(`the wasm backend is not available: ${wasmUnavailableReason()} (or use --backend js)`);
       return WasmKernels.create(floats);
   }
 }
 
-/** The backend used when none is asked for. */
+/** The backend used when none is asked for: wasm where this runtime compiles the built module (SIMD, threads). */
 export function defaultBackend(): BackendName {
   return wasmAvailable() ? 'wasm' : 'js';
 }

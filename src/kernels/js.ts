@@ -5,7 +5,7 @@ import type { Kernels } from './kernels.js';
  * The WebAssembly backend must agree with these to ~1e-5 relative (tests cross-check them).
  */
 export class JsKernels implements Kernels {
-  readonly name: 'js' | 'wasm' = 'js';
+  readonly name = 'js' as const;
 
   constructor(readonly heap: Float32Array) {}
 

@@ -1,14 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { JsKernels } from './js.js';
+import { fileURLToPath } from 'node:url';
 import type { Kernels } from './kernels.js';
 
 /**
  * The WebAssembly SIMD backend (assembly/kernels.ts, built into build/kernels.wasm by `npm run build`).
  * The heap is a view of the module's memory, so kernels read parameters and activations in place; the
  * memory is shared (a SharedArrayBuffer), so worker threads can run their own instances over it.
- * Only the few kernels without a WebAssembly version (a GEMM with both operands transposed) fall back to
- * the reference loops, which work on the same heap.
+ *
+ * Memory layout, in bytes: [0, heapBase) the module's static data | per thread: token-index slots, then a
+ * packed GEMM block | the heap.
  */
+// The same relative path from src/kernels/ (tests) and from dist/kernels/ (the built package).
 const WASM_URL = new URL('../../build/kernels.wasm', import.meta.url);
 
 /** Token indices are copied into this many slots of wasm memory per call (longer lists go in chunks). */
@@ -22,9 +24,11 @@ const PACK_LD = GEMM_NB + 4;
 const SCRATCH_BYTES = INDEX_SLOTS * 4 + GEMM_KB * PACK_LD * 4;
 const PAGE = 65536;
 
+/** The module's exports; pointers are byte addresses, flags are 0 or 1. */
 interface Exports {
   heapBase(): number;
   packBlock(kb: number, nb: number, src: number, ldb: number, dst: number, ldDst: number): void;
+  packBlockTransposed(kb: number, nb: number, src: number, ldb: number, dst: number, ldDst: number): void;
   gemmRowB(M: number, N: number, K: number, a: number, aRow: number, aCol: number, b: number, ldb: number, c: number, ldc: number, acc: number): void;
   gemmNT(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, acc: number): void;
   fillRows(rows: number, n: number, bias: number, out: number): void;
@@ -42,21 +46,40 @@ interface Exports {
   softmaxCrossEntropyBackward(N: number, V: number, probs: number, targets: number, scale: number): void;
 }
 
-let compiled: WebAssembly.Module | null = null;
+/** The compiled module, or why there is none. */
+let compiled: WebAssembly.Module | Error | undefined;
+
+function compile(): WebAssembly.Module | Error {
+  if (compiled !== undefined) return compiled;
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = readFileSync(WASM_URL);
+  } catch {
+    return (compiled = new Error(`${fileURLToPath(WASM_URL)} is missing: run npm run build`));
+  }
+  try {
+    compiled = new WebAssembly.Module(bytes);
+  } catch (error) {
+    compiled = new Error(`this runtime cannot compile it, it needs WebAssembly SIMD and threads (${(error as Error).message})`);
+  }
+  return compiled;
+}
 
 function wasmModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(readFileSync(WASM_URL));
-  return compiled;
+  const module = compile();
+  if (module instanceof Error) throw module;
+  return module;
 }
 
 /** Whether this runtime runs the backend: WebAssembly SIMD and shared memory, and the module is built. */
 export function wasmAvailable(): boolean {
-  try {
-    wasmModule();
-    return true;
-  } catch {
-    return false;
-  }
+  return compile() instanceof WebAssembly.Module;
+}
+
+/** Why the backend cannot run here, or undefined when it can. */
+export function wasmUnavailableReason(): string | undefined {
+  const module = compile();
+  return module instanceof Error ? module.message : undefined;
 }
 
 export interface WasmMemoryPlan {
@@ -67,18 +90,20 @@ export interface WasmMemoryPlan {
   indexByteOffsets: number[];
 }
 
-/** A shared memory with room for the module's data, index slots for each thread and a heap of `floats`. */
+/** A shared memory with room for the module's data, scratch for each thread and a heap of `floats`. */
 export function createWasmMemory(floats: number, threads = 1): WasmMemoryPlan {
   const probe = new WebAssembly.Instance(wasmModule(), { env: { memory: new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }), abort } });
   const first = align64((probe.exports as unknown as Exports).heapBase());
   const indexByteOffsets = Array.from({ length: threads }, (_, t) => first + t * SCRATCH_BYTES);
   const heapByteOffset = first + threads * SCRATCH_BYTES;
   const pages = Math.ceil((heapByteOffset + floats * 4) / PAGE);
+  // initial = maximum: the memory never grows, so the heap view never detaches.
   return { memory: new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }), heapByteOffset, indexByteOffsets };
 }
 
-export class WasmKernels extends JsKernels implements Kernels {
-  override readonly name = 'wasm' as const;
+export class WasmKernels implements Kernels {
+  readonly name = 'wasm' as const;
+  readonly heap: Float32Array;
   private readonly x: Exports;
   /** Byte address of heap[0]. */
   private readonly base: number;
@@ -88,7 +113,7 @@ export class WasmKernels extends JsKernels implements Kernels {
 
   /** Kernels over `floats` floats of a planned memory, as thread `thread` (see createWasmMemory). */
   constructor(readonly plan: WasmMemoryPlan, floats: number, thread = 0) {
-    super(new Float32Array(plan.memory.buffer, plan.heapByteOffset, floats));
+    this.heap = new Float32Array(plan.memory.buffer, plan.heapByteOffset, floats);
     const instance = new WebAssembly.Instance(wasmModule(), { env: { memory: plan.memory, abort } });
     this.x = instance.exports as unknown as Exports;
     this.base = plan.heapByteOffset;
@@ -105,79 +130,83 @@ export class WasmKernels extends JsKernels implements Kernels {
     return this.base + offset * 4;
   }
 
-  override gemm(
+  gemm(
     transA: boolean, transB: boolean, M: number, N: number, K: number,
     a: number, lda: number, b: number, ldb: number,
     c: number, ldc: number, accumulate: boolean,
   ): void {
     const acc = accumulate ? 1 : 0;
-    if (!transB) {
-      // A(i, k) at a + i·aRow + k·aCol, for A as stored or transposed. Blocks of B of at most
-      // GEMM_KB × GEMM_NB stay in cache while every row of A passes over them.
-      const aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
-      for (let j0 = 0; j0 < N; j0 += GEMM_NB) {
-        const nb = Math.min(GEMM_NB, N - j0);
-        for (let k0 = 0; k0 < K; k0 += GEMM_KB) {
-          const kb = Math.min(GEMM_KB, K - k0);
-          let block = this.at(b + k0 * ldb + j0), ldBlock = ldb;
-          // With several rows of A, copying the block to a padded buffer pays: rows of B whose stride is a
-          // power of two would otherwise evict each other from the cache.
-          if (M >= 8) {
-            this.x.packBlock(kb, nb, block, ldb, this.packAddress, PACK_LD);
-            block = this.packAddress;
-            ldBlock = PACK_LD;
-          }
-          this.x.gemmRowB(M, nb, kb, this.at(a + k0 * aCol), aRow, aCol, block, ldBlock, this.at(c + j0), ldc, k0 > 0 ? 1 : acc);
-        }
-      }
-    } else if (!transA) {
+    if (transB && !transA) {
       this.x.gemmNT(M, N, K, this.at(a), lda, this.at(b), ldb, this.at(c), ldc, acc);
-    } else {
-      super.gemm(transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate);
+      return;
+    }
+    // A(i, k) at a + i·aRow + k·aCol, for A as stored or transposed. Blocks of B of at most
+    // GEMM_KB × GEMM_NB stay in cache while every row of A passes over them. K = 0 still runs one empty
+    // block, which clears C unless accumulating.
+    const aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
+    for (let j0 = 0; j0 < N; j0 += GEMM_NB) {
+      const nb = Math.min(GEMM_NB, N - j0);
+      for (let k0 = 0; k0 === 0 || k0 < K; k0 += GEMM_KB) {
+        const kb = Math.min(GEMM_KB, K - k0);
+        let block = this.at(b + k0 * ldb + j0), ldBlock = ldb;
+        if (transB) {
+          // Aᵀ·Bᵀ: the block of Bᵀ is copied out in the row-major layout the kernel reads.
+          this.x.packBlockTransposed(kb, nb, this.at(b + j0 * ldb + k0), ldb, this.packAddress, PACK_LD);
+          block = this.packAddress;
+          ldBlock = PACK_LD;
+        } else if (M >= 8) {
+          // With several rows of A, copying the block to a padded buffer pays: rows of B whose stride is
+          // a power of two would otherwise evict each other from the cache.
+          this.x.packBlock(kb, nb, block, ldb, this.packAddress, PACK_LD);
+          block = this.packAddress;
+          ldBlock = PACK_LD;
+        }
+        this.x.gemmRowB(M, nb, kb, this.at(a + k0 * aCol), aRow, aCol, block, ldBlock, this.at(c + j0), ldc, k0 > 0 ? 1 : acc);
+      }
     }
   }
 
-  override fillRows(rows: number, n: number, bias: number, out: number): void {
+  fillRows(rows: number, n: number, bias: number, out: number): void {
     this.x.fillRows(rows, n, this.at(bias), this.at(out));
   }
 
-  override gatherRows(rows: number, n: number, index: Int32Array, indexStart: number, table: number, out: number, accumulate: boolean): void {
+  gatherRows(rows: number, n: number, index: Int32Array, indexStart: number, table: number, out: number, accumulate: boolean): void {
     this.inChunks(rows, index, indexStart, (r, count) => this.x.gatherRows(count, n, this.indexAddress, this.at(table), this.at(out + r * n), accumulate ? 1 : 0));
   }
 
-  override scatterAddRows(rows: number, n: number, index: Int32Array, indexStart: number, src: number, table: number): void {
+  scatterAddRows(rows: number, n: number, index: Int32Array, indexStart: number, src: number, table: number): void {
     this.inChunks(rows, index, indexStart, (r, count) => this.x.scatterAddRows(count, n, this.indexAddress, this.at(src + r * n), this.at(table)));
   }
 
-  override addColumnSums(rows: number, n: number, src: number, sum: number): void {
+  addColumnSums(rows: number, n: number, src: number, sum: number): void {
     this.x.addColumnSums(rows, n, this.at(src), this.at(sum));
   }
 
-  override lstmForward(B: number, H: number, gates: number, cPrev: number, c: number, tanhC: number, h: number): void {
+  lstmForward(B: number, H: number, gates: number, cPrev: number, c: number, tanhC: number, h: number): void {
     this.x.lstmForward(B, H, this.at(gates), this.at(cPrev), this.at(c), this.at(tanhC), this.at(h));
   }
 
-  override lstmBackward(B: number, H: number, gates: number, cPrev: number, tanhC: number, dh: number, dc: number, dGates: number): void {
+  lstmBackward(B: number, H: number, gates: number, cPrev: number, tanhC: number, dh: number, dc: number, dGates: number): void {
     this.x.lstmBackward(B, H, this.at(gates), this.at(cPrev), this.at(tanhC), this.at(dh), this.at(dc), this.at(dGates));
   }
 
-  override gruForward(B: number, H: number, gx: number, gh: number, hPrev: number, h: number): void {
+  gruForward(B: number, H: number, gx: number, gh: number, hPrev: number, h: number): void {
     this.x.gruForward(B, H, this.at(gx), this.at(gh), this.at(hPrev), this.at(h));
   }
 
-  override gruBackward(B: number, H: number, gx: number, gh: number, hPrev: number, dh: number, dhPrev: number, dgx: number, dgh: number): void {
+  gruBackward(B: number, H: number, gx: number, gh: number, hPrev: number, dh: number, dhPrev: number, dgx: number, dgh: number): void {
     this.x.gruBackward(B, H, this.at(gx), this.at(gh), this.at(hPrev), this.at(dh), this.at(dhPrev), this.at(dgx), this.at(dgh));
   }
 
-  override tanhForward(n: number, h: number): void {
+  tanhForward(n: number, h: number): void {
     this.x.tanhForward(n, this.at(h));
   }
 
-  override tanhBackward(n: number, h: number, dh: number, dPre: number): void {
+  tanhBackward(n: number, h: number, dh: number, dPre: number): void {
     this.x.tanhBackward(n, this.at(h), this.at(dh), this.at(dPre));
   }
 
-  override softmaxCrossEntropy(N: number, V: number, logits: number, targets: Int32Array, targetStart: number): number {
+  softmaxCrossEntropy(N: number, V: number, logits: number, targets: Int32Array, targetStart: number): number {
     let loss = 0;
     this.inChunks(N, targets, targetStart, (r, count) => {
       loss += this.x.softmaxCrossEntropy(count, V, this.at(logits + r * V), this.indexAddress);
@@ -185,11 +214,11 @@ export class WasmKernels extends JsKernels implements Kernels {
     return loss;
   }
 
-  override softmaxCrossEntropyBackward(N: number, V: number, probs: number, targets: Int32Array, targetStart: number, scale: number): void {
+  softmaxCrossEntropyBackward(N: number, V: number, probs: number, targets: Int32Array, targetStart: number, scale: number): void {
     this.inChunks(N, targets, targetStart, (r, count) => this.x.softmaxCrossEntropyBackward(count, V, this.at(probs + r * V), this.indexAddress, scale));
   }
 
-  override multiply(n: number, x: number, mask: number): void {
+  multiply(n: number, x: number, mask: number): void {
     this.x.multiply(n, this.at(x), this.at(mask));
   }
 
