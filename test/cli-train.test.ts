@@ -113,6 +113,35 @@ describe('charnn train', () => {
     expectUsageError(['train', 'new.txt', '--init-from', 'checkpoints/corpus/best.json', '--max-iters', '1'], /not in .*vocabulary: .*"Z".*"☃"/);
   });
 
+  it('--forget-bias sets the initial forget-gate biases of every LSTM layer (default 1)', () => {
+    const forgetBiases = (ckpt: any, layer: number) => {
+      const b = new Float32Array(new Uint8Array(Buffer.from(ckpt.tensors[`layer${layer}.b`].data, 'base64')).buffer);
+      return Array.from(b.subarray(16, 32)); // gate row [i | f | o | g], H = 16
+    };
+    const args = ['train', 'corpus.txt', ...TINY, '--layers', '2', '--max-iters', '1', '--lr', '1e-9'];
+    expect(charnn([...args, '--checkpoint-dir', 'fb-default'], dir).code).toBe(0);
+    expect(charnn([...args, '--forget-bias', '-0.5', '--checkpoint-dir', 'fb-set'], dir).code).toBe(0);
+    const byDefault = readJson(path.join(dir, 'fb-default/latest.json'));
+    const set = readJson(path.join(dir, 'fb-set/latest.json'));
+    for (const layer of [0, 1]) {
+      for (const v of forgetBiases(byDefault, layer)) expect(v).toBeCloseTo(1, 6);
+      for (const v of forgetBiases(set, layer)) expect(v).toBeCloseTo(-0.5, 6);
+    }
+    expect(set.config.forgetBias).toBe(-0.5);
+  });
+
+  it('trains on a text with thousands of distinct characters, emoji and CRLF', () => {
+    let text = '';
+    for (let i = 0; i < 12000; i++) text += String.fromCodePoint(0x4e00 + ((i * 7919) % 3000)) + (i % 40 === 39 ? '🦊\r\n' : '');
+    fs.writeFileSync(path.join(dir, 'hanzi.txt'), text);
+    const r = charnn(['train', 'hanzi.txt', ...TINY, '--max-iters', '3'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const ckpt = readJson(path.join(dir, 'checkpoints/hanzi/latest.json'));
+    expect(ckpt.vocab.length).toBe(3003);
+    expect(ckpt.vocab).toContain('🦊');
+    expect(ckpt.vocab.slice(0, 2)).toEqual(['\n', '\r']);
+  });
+
   it('--json prints one JSON event per line on stdout', () => {
     const r = charnn(['train', 'corpus.txt', ...TINY, '--max-iters', '10', '--checkpoint-dir', 'json', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);

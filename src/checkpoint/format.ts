@@ -22,6 +22,8 @@ export interface TrainingConfig {
   lrDecayAfter: number;
   gradClip: number;
   seed: number;
+  /** Initial bias of the LSTM's forget gates (only used when a run starts). */
+  forgetBias: number;
   maxEpochs: number | null;
   maxIters: number | null;
   /** Seconds of training for one invocation (not the whole run). */

@@ -6,7 +6,7 @@ import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js'
 import { CELL_TYPES, type ModelConfig } from '../model/model.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL, train, type TrainEvent } from '../train/trainer.js';
-import { choice, duration, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options.js';
+import { choice, duration, finiteNumber, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options.js';
 import { clock, compact, stderrStyle as style } from './ui.js';
 
 /** Command-line option name → where it goes. */
@@ -14,7 +14,7 @@ const MODEL_OPTIONS = { model: 'cell', layers: 'layers', hidden: 'hiddenSize', d
 const CONFIG_OPTIONS = {
   seqLength: 'seqLength', batchSize: 'batchSize', valFrac: 'valFrac', optimizer: 'optimizer', lr: 'lr',
   lrDecay: 'lrDecay', lrDecayAfter: 'lrDecayAfter', gradClip: 'gradClip', seed: 'seed', maxEpochs: 'maxEpochs',
-  maxIters: 'maxIters', timeLimit: 'timeLimit', evalEvery: 'evalEvery',
+  maxIters: 'maxIters', timeLimit: 'timeLimit', evalEvery: 'evalEvery', forgetBias: 'forgetBias',
 } as const satisfies Record<string, keyof TrainingConfig>;
 
 export function registerTrain(program: Command): void {
@@ -35,6 +35,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--lr-decay-after <epochs>', 'epochs before the learning rate starts to decay').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.lrDecayAfter))
     .addOption(new Option('--grad-clip <norm>', 'clip the global gradient norm to this (0: off)').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.gradClip))
     .addOption(new Option('--seed <n>', 'random seed: the same seed and options give the same run').argParser(nonNegativeInt).default(DEFAULT_CONFIG.seed))
+    .addOption(new Option('--forget-bias <b>', 'initial bias of the LSTM forget gates').argParser(finiteNumber).default(DEFAULT_CONFIG.forgetBias))
     .addOption(new Option('--max-epochs <n>', 'stop after this many epochs in all (resumed runs included)').argParser(positiveNumber).default(DEFAULT_CONFIG.maxEpochs))
     .addOption(new Option('--max-iters <n>', 'stop at this iteration in all (resumed runs included)').argParser(positiveInt))
     .addOption(new Option('--time-limit <duration>', 'stop this invocation after e.g. 90s, 10m, 1h').argParser(duration))

@@ -27,10 +27,10 @@ export class LstmLayer implements RecurrentLayer {
     this.c = new StateBlock(hiddenSize);
   }
 
-  /** A forget-gate bias of 1 lets the cell remember by default early in training. */
-  initialize(heap: Float32Array): void {
+  /** A positive forget-gate bias (1 by default) lets the cell remember by default early in training. */
+  initialize(heap: Float32Array, forgetBias: number): void {
     const H = this.hiddenSize;
-    heap.fill(1, this.bias.offset + H, this.bias.offset + 2 * H);
+    heap.fill(forgetBias, this.bias.offset + H, this.bias.offset + 2 * H);
   }
 
   output(batch: number): number {

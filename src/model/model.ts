@@ -157,15 +157,15 @@ export class Model {
     return this.k.heap.subarray(start, start + this.paramRegion);
   }
 
-  /** Uniform in ±1/√H (PyTorch's default for LSTM and Linear layers), zero biases, forget-gate bias 1. */
-  initialize(rng: Rng): void {
+  /** Weights uniform in ±1/√H (PyTorch's default for LSTM and Linear layers), zero biases, LSTM forget-gate biases `forgetBias`. */
+  initialize(rng: Rng, forgetBias = 1): void {
     const heap = this.k.heap;
     const bound = 1 / Math.sqrt(this.config.hiddenSize);
     for (const p of this.params) {
       const isBias = p.shape.length === 1;
       for (let i = 0; i < p.size; i++) heap[p.offset + i] = isBias ? 0 : (2 * rng.uniform() - 1) * bound;
     }
-    for (const layer of this.layers) layer.initialize(heap);
+    for (const layer of this.layers) layer.initialize(heap, forgetBias);
   }
 
   zeroGradients(): void {

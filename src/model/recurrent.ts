@@ -19,7 +19,7 @@ export interface RecurrentLayer {
   /** Offset of h_1 … h_T, the layer's output [T, B, H] (valid after forward). */
   output(batch: number): number;
   /** Sets initial values that are not random (the LSTM's forget-gate bias). */
-  initialize(heap: Float32Array): void;
+  initialize(heap: Float32Array, forgetBias: number): void;
   /** Declares caches for up to `maxBatch` rows and `maxSteps` steps. `gradShift` maps a weight to its gradient. */
   allocate(arena: Arena, maxBatch: number, maxSteps: number, gradShift: number): void;
   /** The recurrent state: h, and c for the LSTM. Slot 0 of each is what the next forward starts from. */

@@ -29,6 +29,7 @@ export const DEFAULT_CONFIG: TrainingConfig = {
   lrDecayAfter: 10,
   gradClip: 5,
   seed: 1,
+  forgetBias: 1,
   maxEpochs: 50,
   maxIters: null,
   timeLimit: null,
@@ -43,7 +44,7 @@ const RESUMABLE: ReadonlySet<keyof TrainingConfig> = new Set([
 /** The flag of each training option, for messages. */
 export const OPTION_FLAGS: Record<keyof TrainingConfig | keyof Omit<ModelConfig, 'vocabSize'>, string> = {
   seqLength: '--seq-length', batchSize: '--batch-size', valFrac: '--val-frac', optimizer: '--optimizer',
-  lr: '--lr', lrDecay: '--lr-decay', lrDecayAfter: '--lr-decay-after', gradClip: '--grad-clip', seed: '--seed',
+  lr: '--lr', lrDecay: '--lr-decay', lrDecayAfter: '--lr-decay-after', gradClip: '--grad-clip', seed: '--seed', forgetBias: '--forget-bias',
   maxEpochs: '--max-epochs', maxIters: '--max-iters', timeLimit: '--time-limit', evalEvery: '--eval-every',
   cell: '--model', hiddenSize: '--hidden', layers: '--layers', dropout: '--dropout',
 };
@@ -149,7 +150,7 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     stream.cursor = state.cursor;
   } else {
     const rng = new Rng(config.seed);
-    model.initialize(rng);
+    model.initialize(rng, config.forgetBias);
     if (start) copyWeights(model, start); // --init-from: the weights, nothing else
     engine.resetState();
     state = {
