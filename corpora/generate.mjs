@@ -13,21 +13,12 @@
 // has seen the first letter of a word the rest of it is easy to spell; variety comes from combining the
 // lists, not from long lists.
 import { writeFileSync } from 'node:fs';
+import { seededRandom } from './random.mjs';
 
 // ---------------------------------------------------------------------------------------------------
-// Seeded randomness (mulberry32). Nothing else is random: no Math.random, no clock, no environment.
+// Seeded randomness: nothing else is random.
 
-let seed = 0x6b65746c; // "ketl"
-function random() {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (lo, hi) => lo + Math.floor(random() * (hi - lo + 1)); // inclusive
-const pick = (list) => list[Math.floor(random() * list.length)];
-const chance = (p) => random() < p;
+const { random, int, pick, chance } = seededRandom(0x6b65746c); // "ketl"
 
 // ---------------------------------------------------------------------------------------------------
 // Word lists: the whole world of the play.

@@ -3,18 +3,9 @@
 // templates and word lists written for this project. Deterministic: the same bytes on every run.
 //   node corpora/make-lighthouse.mjs
 import { writeFileSync } from 'node:fs';
+import { seededRandom } from './random.mjs';
 
-let seed = 20261124;
-function random() {
-  // mulberry32: small, seeded, good enough to pick words.
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = (list) => list[Math.floor(random() * list.length)];
-const chance = (p) => random() < p;
+const { random, pick, chance } = seededRandom(20261124);
 const fill = (template) => template.replace(/\{(\w+)\}/g, (_, key) => pick(WORDS[key]));
 
 const WORDS = {
