@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { charnn, hasStackTrace, readJson, startCharnn, syntheticText, tempDir } from './helpers/cli.js';
 
@@ -28,8 +29,11 @@ describe('charnn train', () => {
     const r = charnn(['train', 'corpus.txt', ...TINY, '--max-iters', '20'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/val loss/);
     const latest = readJson(path.join(dir, 'checkpoints/corpus/latest.json'));
+    // The last line sums up: why it stopped, the best validation loss (and the last, when it is worse), where the files are.
+    const { bestValLoss, lastValLoss } = latest.training;
+    const last = lastValLoss !== bestValLoss ? ` \\(last ${lastValLoss.toFixed(4)}\\)` : '';
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^reached --max-iters at iteration 20 \\(epoch \\d+\\.\\d\\d\\), best val loss ${bestValLoss.toFixed(4)}${last}; saved checkpoints/corpus/latest\\.json and checkpoints/corpus/best\\.json$`));
     expect(latest.format).toBe('charnn-checkpoint');
     expect(latest.training.iteration).toBe(20);
     expect(fs.existsSync(path.join(dir, 'checkpoints/corpus/best.json'))).toBe(true);
@@ -140,6 +144,21 @@ describe('charnn train', () => {
     expect(ckpt.vocab.length).toBe(3003);
     expect(ckpt.vocab).toContain('🦊');
     expect(ckpt.vocab.slice(0, 2)).toEqual(['\n', '\r']);
+  });
+
+  const shakespeare = fileURLToPath(new URL('../../shared/corpora/tinyshakespeare.txt', import.meta.url));
+  it.skipIf(!fs.existsSync(shakespeare))('learns real text: tinyshakespeare from ../shared/corpora (skipped where it is absent)', () => {
+    const r = charnn(['train', shakespeare, '--layers', '1', '--hidden', '64', '--batch-size', '16', '--seq-length', '32',
+      '--lr', '1e-2', '--val-frac', '0.02', '--max-iters', '150', '--eval-every', '50', '--checkpoint-dir', 'shakes', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const evals = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'eval');
+    expect(evals.map((e) => e.iteration)).toEqual([50, 100, 150]);
+    expect(evals[0].valLoss).toBeLessThan(Math.log(65)); // better than uniform over the 65 characters…
+    expect(evals[2].valLoss).toBeLessThan(2.6); // …and well on from there (a unigram model scores about 3.3)
+    expect(evals[2].valLoss).toBeLessThan(evals[0].valLoss);
+    const ckpt = readJson(path.join(dir, 'shakes/best.json'));
+    expect(ckpt.vocab.length).toBe(65);
+    expect(ckpt.training.corpus.name).toBe('tinyshakespeare');
   });
 
   it('--json prints one JSON event per line on stdout', () => {

@@ -151,7 +151,8 @@ function progressDisplay(): Display {
         case 'done': {
           if (interactive) spinner.stop();
           const why = { 'max-iters': 'reached --max-iters', 'max-epochs': 'reached --max-epochs', 'time-limit': 'reached --time-limit', interrupted: 'interrupted' }[e.reason];
-          const best = e.bestValLoss !== null ? `, best val loss ${e.bestValLoss.toFixed(4)}` : '';
+          const last = e.lastValLoss !== null && e.lastValLoss !== e.bestValLoss ? ` (last ${e.lastValLoss.toFixed(4)})` : '';
+          const best = e.bestValLoss !== null ? `, best val loss ${e.bestValLoss.toFixed(4)}${last}` : '';
           line(`${why} at iteration ${e.iteration} (epoch ${e.epoch.toFixed(2)})${best}; saved ${e.latest}${e.best ? ` and ${e.best}` : ''}`);
           break;
         }
