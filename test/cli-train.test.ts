@@ -93,6 +93,21 @@ describe('charnn train', () => {
     }
     expect(one.training.smoothLoss).toBeCloseTo(three.training.smoothLoss, 5);
     expect(differ).toBeGreaterThan(0); // the threads really did sum in another order
+    // Validation is shared out over the threads too, and reads the same streams as one thread does.
+    expect(three.training.lastValLoss).toBeCloseTo(one.training.lastValLoss, 5);
+  });
+
+  it('threads score a validation text that has fewer streams than threads like one thread does', () => {
+    // 6000 characters × 0.0005 leaves 3 for validation: 2 streams for 3 threads, so one thread has none.
+    const common = ['corpus.txt', ...TINY, '--batch-size', '5', '--max-iters', '4', '--eval-every', '2', '--val-frac', '0.0005', '--json'];
+    const losses = (threads: string) => {
+      const r = charnn(['train', ...common, '--threads', threads, '--checkpoint-dir', `short-val-${threads}`], dir);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'eval').map((e) => e.valLoss);
+    };
+    const one = losses('1'), three = losses('3');
+    expect(one).toHaveLength(2);
+    three.forEach((loss, i) => expect(loss).toBeCloseTo(one[i], 5));
   });
 
   it('a resumed run may change its length and learning rate, not its batch size', () => {

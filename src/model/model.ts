@@ -182,8 +182,8 @@ export class Model {
     for (const layer of this.layers) for (const s of layer.states) s.carry(this.k, this.lastSteps, this.lastBatch);
   }
 
-  /** A copy of the state the next forward starts from: per layer h (and c), each [B, H]. */
-  saveState(batch: number): Float32Array[] {
+  /** A copy of the state the next forward starts from: per layer h (and c), each [batch, H]. */
+  saveState(batch = this.maxBatch): Float32Array[] {
     const H = this.config.hiddenSize;
     return this.layers.flatMap((layer) => layer.states.map((s) => this.k.heap.slice(s.base, s.base + batch * H)));
   }
@@ -212,6 +212,12 @@ export class Model {
     });
     this.decoder.forward(this.k, steps * batch, this.outputOf(this.layers.length - 1), logits);
     return logits;
+  }
+
+  /** Forward without dropout, then the summed cross-entropy (nats) against targets [steps·batch] (evaluation). */
+  score(tokens: Int32Array, targets: Int32Array, steps: number, batch: number): number {
+    this.forward(tokens, steps, batch, null);
+    return this.loss(targets.subarray(0, steps * batch));
   }
 
   /** Summed cross-entropy (nats) of the last forward against targets [T·B]; logits become probabilities. */

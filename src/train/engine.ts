@@ -4,6 +4,7 @@ import { JsKernels } from '../kernels/js.js';
 import type { BackendName, Kernels } from '../kernels/index.js';
 import { createWasmMemory, WasmKernels, type WasmMemoryPlan } from '../kernels/wasm.js';
 import { Model, type DropoutKey, type ModelConfig } from '../model/model.js';
+import type { Scorer } from './evaluate.js';
 import { clipGradients, optimizerStep } from './optimizer.js';
 
 /**
@@ -12,13 +13,14 @@ import { clipGradients, optimizerStep } from './optimizer.js';
  * holds the weights and optimizer state the optimizer updates and checkpoints save, and after
  * lossAndGradients its gradients are those of the whole batch.
  */
-export interface TrainingEngine {
+export interface TrainingEngine extends Scorer {
   readonly model: Model;
   readonly threads: number;
   /** Forward and backward over the batch (time-major [T·B]); returns the summed loss in nats. */
   lossAndGradients(inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null): number;
   carryState(): void;
-  resetState(): void;
+  /** Zeroes the carried state of `batch` streams (default: the training batch). */
+  resetState(batch?: number): void;
   /** The carried state of the whole batch: per layer h (and c), each [B, H]. */
   saveState(): Float32Array[];
   restoreState(saved: readonly Float32Array[]): void;
@@ -61,9 +63,17 @@ export function createEngine(options: EngineOptions): TrainingEngine {
 class SingleThread implements TrainingEngine {
   readonly model: Model;
   readonly threads = 1;
+  readonly maxBatch: number;
+  readonly maxSteps: number;
 
   constructor(private readonly o: EngineOptions) {
     this.model = new Model(o.config, { maxBatch: o.batchSize, maxSteps: o.seqLength, backend: o.backend });
+    this.maxBatch = o.batchSize;
+    this.maxSteps = o.seqLength;
+  }
+
+  score(inputs: Int32Array, targets: Int32Array, steps: number, batch: number): number {
+    return this.model.score(inputs, targets, steps, batch);
   }
 
   lossAndGradients(inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null): number {
@@ -79,8 +89,8 @@ class SingleThread implements TrainingEngine {
     this.model.carryState();
   }
 
-  resetState(): void {
-    this.model.resetState(this.o.batchSize);
+  resetState(batch = this.o.batchSize): void {
+    this.model.resetState(batch);
   }
 
   saveState(): Float32Array[] {
@@ -95,11 +105,19 @@ class SingleThread implements TrainingEngine {
 }
 
 /** Commands to the workers, in the control array. */
-export const Command = { Step: 1, Carry: 2, Reset: 3, Exit: 4 } as const;
+export const Command = { Step: 1, Score: 2, Carry: 3, Reset: 4, Exit: 5 } as const;
 type Command = (typeof Command)[keyof typeof Command];
-/** Slots of the control array (Int32); a worker that fails sets Failed and writes its message after the slots. */
-export const Slot = { Sequence: 0, Done: 1, Command: 2, Dropout: 3, Seed: 4, Iteration: 5, Failed: 6 } as const;
-const CONTROL_SLOTS = 8;
+/**
+ * Slots of the control array (Int32); a worker that fails sets Failed and writes its message after the
+ * slots. Batch and Steps give the size of a Score or Reset; each thread takes its share of the streams.
+ */
+export const Slot = { Sequence: 0, Done: 1, Command: 2, Dropout: 3, Seed: 4, Iteration: 5, Failed: 6, Batch: 7, Steps: 8 } as const;
+const CONTROL_SLOTS = 10;
+
+/** The first stream of thread `index` of `count` when `batch` streams are shared out (the last thread's end for index = count). */
+export function sliceStart(index: number, count: number, batch: number): number {
+  return Math.floor((index * batch) / count);
+}
 export const FAILURE_MESSAGE_BYTES = 1024;
 
 /** What a worker thread needs to build its share of the model (see worker.ts). */
@@ -138,6 +156,8 @@ export function ioLayout(count: number, maxBatch: number, seqLength: number) {
 class DataParallel implements TrainingEngine {
   readonly model: Model;
   readonly threads: number;
+  readonly maxBatch: number;
+  readonly maxSteps: number;
   private readonly workers: Worker[] = [];
   private readonly control: Int32Array;
   private readonly inputs: Int32Array[] = [];
@@ -150,7 +170,9 @@ class DataParallel implements TrainingEngine {
   constructor(private readonly o: EngineOptions) {
     const W = (this.threads = o.threads);
     const B = o.batchSize, T = o.seqLength;
-    this.rowStarts = Array.from({ length: W + 1 }, (_, w) => Math.floor((w * B) / W));
+    this.maxBatch = B;
+    this.maxSteps = T;
+    this.rowStarts = Array.from({ length: W + 1 }, (_, w) => sliceStart(w, W, B));
     const maxBatch = Math.ceil(B / W);
     const { paramRegion: P, arenaSize: A } = Model.sizes(o.config, maxBatch, T);
     this.stride = P + A;
@@ -189,13 +211,15 @@ class DataParallel implements TrainingEngine {
   }
 
   /** Runs a command on every worker thread and on this one, and waits for all of them. */
-  private run(command: Command, here: () => void, dropout: DropoutKey | null = null): void {
+  private run(command: Command, here: () => void, dropout: DropoutKey | null = null, batch = this.o.batchSize, steps = this.o.seqLength): void {
     const c = this.control;
     Atomics.store(c, Slot.Done, 0);
     Atomics.store(c, Slot.Command, command);
     Atomics.store(c, Slot.Dropout, dropout ? 1 : 0);
     Atomics.store(c, Slot.Seed, dropout?.seed ?? 0);
     Atomics.store(c, Slot.Iteration, dropout?.iteration ?? 0);
+    Atomics.store(c, Slot.Batch, batch);
+    Atomics.store(c, Slot.Steps, steps);
     Atomics.add(c, Slot.Sequence, 1);
     Atomics.notify(c, Slot.Sequence);
     here();
@@ -241,12 +265,33 @@ class DataParallel implements TrainingEngine {
     return loss;
   }
 
+  /** Evaluation: each thread scores its share of the `batch` streams (a thread may have none). */
+  score(inputs: Int32Array, targets: Int32Array, steps: number, batch: number): number {
+    const W = this.threads;
+    for (let w = 0; w < W; w++) {
+      const b0 = sliceStart(w, W, batch), rows = sliceStart(w + 1, W, batch) - b0;
+      for (let t = 0; t < steps; t++) {
+        for (let b = 0; b < rows; b++) {
+          this.inputs[w][t * rows + b] = inputs[t * batch + b0 + b];
+          this.targets[w][t * rows + b] = targets[t * batch + b0 + b];
+        }
+      }
+    }
+    const rows0 = sliceStart(1, W, batch);
+    this.run(Command.Score, () => {
+      this.losses[0] = rows0 > 0 ? this.model.score(this.inputs[0], this.targets[0], steps, rows0) : 0;
+    }, null, batch, steps);
+    let loss = 0;
+    for (let w = 0; w < W; w++) loss += this.losses[w];
+    return loss;
+  }
+
   carryState(): void {
     this.run(Command.Carry, () => this.model.carryState());
   }
 
-  resetState(): void {
-    this.run(Command.Reset, () => this.model.resetState(this.rowStarts[1]));
+  resetState(batch = this.o.batchSize): void {
+    this.run(Command.Reset, () => this.model.resetState(sliceStart(1, this.threads, batch)), null, batch);
   }
 
   /** The state blocks of every slice sit at the same place in each slice's arena. */

@@ -4,7 +4,6 @@ import { evalBatches } from '../data/batches.js';
 import { decodeUtf8Strict, readTextFile } from '../data/corpus.js';
 import { Vocab, type TokenArray } from '../data/vocab.js';
 import type { BackendName } from '../kernels/index.js';
-import type { Model } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
 
 export interface Evaluation {
@@ -15,27 +14,39 @@ export interface Evaluation {
 }
 
 /**
- * Cross-entropy of the model on a whole token array, read as contiguous streams with the state carried
- * from chunk to chunk, no dropout. The model's carried training state is put back afterwards.
+ * What evaluation runs on: a Model on this thread, or a TrainingEngine, which spreads the streams over
+ * its threads. Both keep a carried state that evaluation puts back when it is done.
  */
-export function evaluate(model: Model, tokens: TokenArray, batchSize: number, seqLength: number): Evaluation {
+export interface Scorer {
+  readonly maxBatch: number;
+  readonly maxSteps: number;
+  /** Forward without dropout over `batch` streams of `steps` steps (time-major); the summed loss in nats. */
+  score(inputs: Int32Array, targets: Int32Array, steps: number, batch: number): number;
+  resetState(batch: number): void;
+  carryState(): void;
+  saveState(): Float32Array[];
+  restoreState(saved: readonly Float32Array[]): void;
+}
+
+/**
+ * Cross-entropy on a whole token array, read as contiguous streams with the state carried from chunk
+ * to chunk, no dropout. The carried training state is put back afterwards.
+ */
+export function evaluate(scorer: Scorer, tokens: TokenArray, batchSize: number, seqLength: number): Evaluation {
   let total = 0;
   let chars = 0;
   let saved: Float32Array[] | null = null;
-  let first = true;
-  for (const { inputs, targets, steps, batchSize: batch } of evalBatches(tokens, Math.min(batchSize, model.maxBatch), Math.min(seqLength, model.maxSteps))) {
-    if (first) {
-      saved = model.saveState(model.maxBatch);
-      model.resetState(batch);
-      first = false;
+  for (const { inputs, targets, steps, batchSize: batch } of evalBatches(tokens, Math.min(batchSize, scorer.maxBatch), Math.min(seqLength, scorer.maxSteps))) {
+    if (saved === null) {
+      saved = scorer.saveState();
+      scorer.resetState(batch);
     } else {
-      model.carryState();
+      scorer.carryState();
     }
-    model.forward(inputs, steps, batch, null);
-    total += model.loss(targets.subarray(0, steps * batch));
+    total += scorer.score(inputs, targets, steps, batch);
     chars += steps * batch;
   }
-  if (saved) model.restoreState(saved);
+  if (saved) scorer.restoreState(saved);
   return { loss: chars > 0 ? total / chars : NaN, chars };
 }
 

@@ -175,7 +175,7 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
   const evaluateAndSave = async (): Promise<void> => {
     let improved = false;
     if (valTokens.length >= 2) {
-      const valLoss = evaluate(model, valTokens, B, T).loss;
+      const valLoss = evaluate(engine, valTokens, B, T).loss;
       state.lastValLoss = valLoss;
       improved = state.bestValLoss === null || valLoss < state.bestValLoss;
       if (improved) state.bestValLoss = valLoss;
