@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { createKernels, defaultBackend, type BackendName } from '../src/kernels/index.js';
 import { JsKernels } from '../src/kernels/js.js';
 import type { Kernels } from '../src/kernels/kernels.js';
 import { createWasmMemory, WasmKernels } from '../src/kernels/wasm.js';
+import { Model } from '../src/model/model.js';
+import { UsageError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
 
 /**
@@ -302,5 +305,18 @@ describe('the wasm backend', () => {
     const targets = tokens(N + 5, V);
     for (const k of [js, wasm]) k.softmaxCrossEntropyBackward(N, V, 0, targets, 5, 0.25);
     expectSameRegion(js, wasm, 0, N * V);
+  });
+});
+
+describe('choosing a backend', () => {
+  it('a model built without naming a backend gets the default one (wasm where it is built)', () => {
+    const model = new Model({ cell: 'lstm', vocabSize: 5, hiddenSize: 4, layers: 1, dropout: 0 }, { maxBatch: 1, maxSteps: 2 });
+    expect(model.k.name).toBe(defaultBackend());
+    expect(defaultBackend()).toBe('wasm');
+  });
+
+  it('an unknown backend name is a usage error naming the choices', () => {
+    expect(() => createKernels('gpu' as BackendName, 10)).toThrow(UsageError);
+    expect(() => createKernels('gpu' as BackendName, 10)).toThrow(/unknown backend "gpu": use 'js' or 'wasm'/);
   });
 });

@@ -15,6 +15,8 @@ export function createKernels(backend: BackendName, floats: number): Kernels {
     case 'wasm':
       if (!wasmAvailable()) throw new UsageError(`the wasm backend is not available: ${wasmUnavailableReason()} (or use --backend js)`);
       return WasmKernels.create(floats);
+    default:
+      throw new UsageError(`unknown backend ${JSON.stringify(backend)}: use ${BACKENDS.map((b) => `'${b}'`).join(' or ')}`);
   }
 }
 

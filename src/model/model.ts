@@ -1,4 +1,4 @@
-import { createKernels, type BackendName, type Kernels } from '../kernels/index.js';
+import { createKernels, defaultBackend, type BackendName, type Kernels } from '../kernels/index.js';
 import type { Rng } from '../util/rng.js';
 import { Dropout } from './dropout.js';
 import { GruLayer } from './gru.js';
@@ -25,7 +25,8 @@ export interface ModelOptions {
   /** The largest batch and number of steps a forward pass will see (the arena is sized for them). */
   maxBatch: number;
   maxSteps: number;
-  backend: BackendName;
+  /** Default: wasm where it is available, else js. */
+  backend?: BackendName;
   /**
    * For data-parallel training: this model is worker `index` of `count`, all sharing one heap (given as
    * `kernels`, sized by Model.heapFloats) that holds the weights and optimizer state once and a gradient
@@ -115,7 +116,7 @@ export class Model {
     this.rowOffset = worker.rowOffset;
     this.gradientOffset = 3 * P + worker.index * (P + A);
     this.acts = allocateActivations(config, this.layers, new Arena(this.gradientOffset + P), options.maxBatch, options.maxSteps, this.gradientOffset);
-    this.k = worker.kernels ?? createKernels(options.backend, Model.heapFloats(config, options.maxBatch, options.maxSteps, 1));
+    this.k = worker.kernels ?? createKernels(options.backend ?? defaultBackend(), Model.heapFloats(config, options.maxBatch, options.maxSteps, 1));
   }
 
   /** The padded parameter region P and the arena A of one worker (a dry run of the allocation). */
