@@ -113,6 +113,16 @@ describe('charnn train', () => {
   it('a resumed run may change its length and learning rate, not its batch size', () => {
     expectUsageError(['train', 'corpus.txt', '--resume', '--batch-size', '8', '--max-iters', '40'], /--batch-size cannot change when resuming/);
     expectUsageError(['train', 'corpus.txt', '--resume', '--hidden', '32'], /--hidden 32 does not match the checkpoint/);
+    // A checkpoint written before an option existed resumes with that option's default, or the one given.
+    const ckpt = readJson(path.join(dir, 'checkpoints/corpus/latest.json'));
+    delete ckpt.config.valMaxChars;
+    fs.mkdirSync(path.join(dir, 'older'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'older/latest.json'), JSON.stringify(ckpt));
+    const r = charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'older', '--max-iters', String(ckpt.training.iteration + 2), '--val-max-chars', '50', '--lr', '0.001'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const resumed = readJson(path.join(dir, 'older/latest.json'));
+    expect(resumed.training.iteration).toBe(ckpt.training.iteration + 2);
+    expect(resumed.config).toMatchObject({ valMaxChars: 50, lr: 0.001, batchSize: ckpt.config.batchSize });
   });
 
   it('refuses to resume on a different corpus and points to --init-from', () => {
@@ -174,6 +184,30 @@ describe('charnn train', () => {
     const ckpt = readJson(path.join(dir, 'shakes/best.json'));
     expect(ckpt.vocab.length).toBe(65);
     expect(ckpt.training.corpus.name).toBe('tinyshakespeare');
+  });
+
+  it('--val-max-chars scores only the first characters of the validation split; a costly validation is pointed out', () => {
+    // TINY trains on 4 × 16 = 64 characters an iteration; evaluating every iteration, the ~600 characters
+    // of validation cost more than the training in between.
+    const run = (name: string, extra: string[]) => {
+      const r = charnn(['train', 'corpus.txt', ...TINY, '--max-iters', '2', '--eval-every', '1', '--checkpoint-dir', name, '--json', ...extra], dir);
+      expect(r.code, r.stderr).toBe(0);
+      const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      return { warnings: events.filter((e) => e.type === 'warning'), losses: events.filter((e) => e.type === 'eval').map((e) => e.valLoss) };
+    };
+    const full = run('valmax-full', []);
+    expect(full.warnings).toHaveLength(1);
+    expect(full.warnings[0].message).toMatch(/^validation scores \d+ characters every 1 iterations, more than the 64 it trains on in between; --val-max-chars 64 or a larger --eval-every makes it cheaper$/);
+    const capped = run('valmax-64', ['--val-max-chars', '64']);
+    expect(capped.warnings).toEqual([]);
+    expect(capped.losses).toHaveLength(2);
+    capped.losses.forEach((loss, i) => expect(loss).not.toBe(full.losses[i]));
+    expect(run('valmax-wide', ['--val-max-chars', '100000']).losses).toEqual(full.losses); // a cap above the split changes nothing
+    expect(readJson(path.join(dir, 'valmax-64/latest.json')).config.valMaxChars).toBe(64);
+    // Without --json the warning is a line on stderr, and stdout stays empty.
+    const plain = charnn(['train', 'corpus.txt', ...TINY, '--max-iters', '1', '--eval-every', '1', '--checkpoint-dir', 'valmax-plain'], dir);
+    expect(plain.stderr).toMatch(/warning: validation scores \d+ characters every 1 iterations/);
+    expect(plain.stdout).toBe('');
   });
 
   it('--json prints one JSON event per line on stdout', () => {

@@ -24,6 +24,8 @@ export interface TrainingConfig {
   seed: number;
   /** Initial bias of the LSTM's forget gates (only used when a run starts). */
   forgetBias: number;
+  /** Validation scores at most this many characters, the first of the split (null: all of it). */
+  valMaxChars: number | null;
   maxEpochs: number | null;
   maxIters: number | null;
   /** Seconds of training for one invocation (not the whole run). */

@@ -14,7 +14,7 @@ const MODEL_OPTIONS = { model: 'cell', layers: 'layers', hidden: 'hiddenSize', d
 const CONFIG_OPTIONS = {
   seqLength: 'seqLength', batchSize: 'batchSize', valFrac: 'valFrac', optimizer: 'optimizer', lr: 'lr',
   lrDecay: 'lrDecay', lrDecayAfter: 'lrDecayAfter', gradClip: 'gradClip', seed: 'seed', maxEpochs: 'maxEpochs',
-  maxIters: 'maxIters', timeLimit: 'timeLimit', evalEvery: 'evalEvery', forgetBias: 'forgetBias',
+  maxIters: 'maxIters', timeLimit: 'timeLimit', evalEvery: 'evalEvery', valMaxChars: 'valMaxChars', forgetBias: 'forgetBias',
 } as const satisfies Record<string, keyof TrainingConfig>;
 
 export function registerTrain(program: Command): void {
@@ -40,6 +40,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--max-iters <n>', 'stop at this iteration in all (resumed runs included)').argParser(positiveInt))
     .addOption(new Option('--time-limit <duration>', 'stop this invocation after e.g. 90s, 10m, 1h').argParser(duration))
     .addOption(new Option('--eval-every <n>', 'measure validation loss and write checkpoints every n iterations').argParser(positiveInt).default(DEFAULT_CONFIG.evalEvery))
+    .addOption(new Option('--val-max-chars <n>', 'score at most this many characters of the validation split (its first ones) at each evaluation').argParser(positiveInt))
     .addOption(new Option('--checkpoint-dir <dir>', 'where latest.json and best.json go (default: checkpoints/<corpus name>)'))
     .addOption(new Option('--resume [checkpoint]', 'continue the run in the checkpoint folder, or from this checkpoint'))
     .addOption(new Option('--init-from <checkpoint>', 'start a new run from these weights (fine-tuning)'))
@@ -147,6 +148,9 @@ function progressDisplay(): Display {
           line(`iter ${e.iteration}  epoch ${e.epoch.toFixed(2)}  val loss ${e.valLoss.toFixed(4)}${e.improved ? style.green(' (best)') : `  (best ${e.bestValLoss.toFixed(4)})`}`);
           break;
         case 'checkpoint':
+          break;
+        case 'warning':
+          line(style.yellow(`warning: ${e.message}`));
           break;
         case 'done': {
           if (interactive) spinner.stop();

@@ -30,6 +30,7 @@ export const DEFAULT_CONFIG: TrainingConfig = {
   gradClip: 5,
   seed: 1,
   forgetBias: 1,
+  valMaxChars: null,
   maxEpochs: 50,
   maxIters: null,
   timeLimit: null,
@@ -38,14 +39,14 @@ export const DEFAULT_CONFIG: TrainingConfig = {
 
 /** Options that may change when a run is resumed; the rest would break the exact continuation. */
 const RESUMABLE: ReadonlySet<keyof TrainingConfig> = new Set([
-  'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery',
+  'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery', 'valMaxChars',
 ]);
 
 /** The flag of each training option, for messages. */
 export const OPTION_FLAGS: Record<keyof TrainingConfig | keyof Omit<ModelConfig, 'vocabSize'>, string> = {
   seqLength: '--seq-length', batchSize: '--batch-size', valFrac: '--val-frac', optimizer: '--optimizer',
   lr: '--lr', lrDecay: '--lr-decay', lrDecayAfter: '--lr-decay-after', gradClip: '--grad-clip', seed: '--seed', forgetBias: '--forget-bias',
-  maxEpochs: '--max-epochs', maxIters: '--max-iters', timeLimit: '--time-limit', evalEvery: '--eval-every',
+  maxEpochs: '--max-epochs', maxIters: '--max-iters', timeLimit: '--time-limit', evalEvery: '--eval-every', valMaxChars: '--val-max-chars',
   cell: '--model', hiddenSize: '--hidden', layers: '--layers', dropout: '--dropout',
 };
 
@@ -58,6 +59,7 @@ export type TrainEvent =
       seconds: number; etaSeconds: number | null; lastValLoss: number | null }
   | { type: 'eval'; iteration: number; epoch: number; valLoss: number; bestValLoss: number; improved: boolean }
   | { type: 'checkpoint'; iteration: number; file: string }
+  | { type: 'warning'; message: string }
   | { type: 'done'; reason: StopReason; iteration: number; epoch: number; bestValLoss: number | null; lastValLoss: number | null;
       latest: string; best: string | null };
 
@@ -167,6 +169,17 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     checkpointDir, backend: model.k.name, itersPerEpoch: stream.batchesPerEpoch,
   });
 
+  // Scoring N characters costs about a third of training on N (forward only); say so when validation
+  // would take more time than a third of the training between two evaluations.
+  const valScored = config.valMaxChars !== null && valTokens.length > config.valMaxChars + 1 ? valTokens.subarray(0, config.valMaxChars + 1) : valTokens;
+  if (valScored.length - 1 > config.evalEvery * B * T) {
+    emit({
+      type: 'warning',
+      message: `validation scores ${valScored.length - 1} characters every ${config.evalEvery} iterations, more than the ${config.evalEvery * B * T} it trains on in between; ` +
+        `--val-max-chars ${config.evalEvery * B * T} or a larger --eval-every makes it cheaper`,
+    });
+  }
+
   const snapshot = (): Checkpoint => {
     state.cursor = stream.cursor;
     state.rng = rng.state();
@@ -175,7 +188,7 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
   const evaluateAndSave = async (): Promise<void> => {
     let improved = false;
     if (valTokens.length >= 2) {
-      const valLoss = evaluate(engine, valTokens, B, T).loss;
+      const valLoss = evaluate(engine, valScored, B, T).loss;
       state.lastValLoss = valLoss;
       improved = state.bestValLoss === null || valLoss < state.bestValLoss;
       if (improved) state.bestValLoss = valLoss;
@@ -298,7 +311,8 @@ async function resumeSetup(options: TrainOptions, file: string, corpusSha: strin
     }
   }
   rejectShapeOptions(options, checkpoint, '--resume');
-  const config = { ...checkpoint.config, ...given };
+  // Options added since the checkpoint was written take their defaults.
+  const config = { ...DEFAULT_CONFIG, ...checkpoint.config, ...given };
   validateConfig(config);
   return { model: checkpoint.model, config, vocab: Vocab.fromChars(checkpoint.vocab), checkpoint };
 }
@@ -330,6 +344,7 @@ export function validateConfig(c: TrainingConfig): void {
   positiveInt(c.batchSize, 'batchSize');
   positiveInt(c.evalEvery, 'evalEvery');
   positiveInt(c.maxIters, 'maxIters');
+  positiveInt(c.valMaxChars, 'valMaxChars');
   if (c.maxEpochs !== null && !(c.maxEpochs > 0)) throw new UsageError('--max-epochs must be a positive number');
   if (!(c.valFrac >= 0 && c.valFrac <= 0.5)) throw new UsageError('--val-frac must be between 0 and 0.5');
   if (!(c.lr > 0)) throw new UsageError('--lr must be a positive number');
