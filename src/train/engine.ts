@@ -18,12 +18,8 @@ export interface TrainingEngine extends Scorer {
   readonly threads: number;
   /** Forward and backward over the batch (time-major [T·B]); returns the summed loss in nats. */
   lossAndGradients(inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null): number;
-  carryState(): void;
-  /** Zeroes the carried state of `batch` streams (default: the training batch). */
+  /** Zeroes the carried state of `batch` streams (default: the training batch). saveState() holds the whole batch's. */
   resetState(batch?: number): void;
-  /** The carried state of the whole batch: per layer h (and c), each [B, H]. */
-  saveState(): Float32Array[];
-  restoreState(saved: readonly Float32Array[]): void;
   close(): Promise<void>;
 }
 
@@ -63,13 +59,17 @@ export function createEngine(options: EngineOptions): TrainingEngine {
 class SingleThread implements TrainingEngine {
   readonly model: Model;
   readonly threads = 1;
-  readonly maxBatch: number;
-  readonly maxSteps: number;
 
   constructor(private readonly o: EngineOptions) {
     this.model = new Model(o.config, { maxBatch: o.batchSize, maxSteps: o.seqLength, backend: o.backend });
-    this.maxBatch = o.batchSize;
-    this.maxSteps = o.seqLength;
+  }
+
+  get maxBatch(): number {
+    return this.o.batchSize;
+  }
+
+  get maxSteps(): number {
+    return this.o.seqLength;
   }
 
   score(inputs: Int32Array, targets: Int32Array, steps: number, batch: number): number {
@@ -114,9 +114,10 @@ type Command = (typeof Command)[keyof typeof Command];
 export const Slot = { Sequence: 0, Done: 1, Command: 2, Dropout: 3, Seed: 4, Iteration: 5, Failed: 6, Batch: 7, Steps: 8 } as const;
 const CONTROL_SLOTS = 10;
 
-/** The first stream of thread `index` of `count` when `batch` streams are shared out (the last thread's end for index = count). */
-export function sliceStart(index: number, count: number, batch: number): number {
-  return Math.floor((index * batch) / count);
+/** The contiguous streams thread `index` of `count` runs when `batch` streams are shared out (possibly none). */
+export function sliceOf(index: number, count: number, batch: number): { start: number; rows: number } {
+  const start = Math.floor((index * batch) / count);
+  return { start, rows: Math.floor(((index + 1) * batch) / count) - start };
 }
 export const FAILURE_MESSAGE_BYTES = 1024;
 
@@ -130,7 +131,6 @@ export interface WorkerSetup {
   index: number;
   count: number;
   rowOffset: number;
-  rows: number;
   /** The whole batch (the loss is averaged over it). */
   batchSize: number;
   maxBatch: number;
@@ -156,23 +156,17 @@ export function ioLayout(count: number, maxBatch: number, seqLength: number) {
 class DataParallel implements TrainingEngine {
   readonly model: Model;
   readonly threads: number;
-  readonly maxBatch: number;
-  readonly maxSteps: number;
   private readonly workers: Worker[] = [];
   private readonly control: Int32Array;
   private readonly inputs: Int32Array[] = [];
   private readonly targets: Int32Array[] = [];
   private readonly losses: Float64Array;
-  private readonly rowStarts: number[];
   private readonly stride: number; // floats between the gradient regions (and arenas) of two slices
   private readonly failureMessage: Uint8Array;
 
   constructor(private readonly o: EngineOptions) {
     const W = (this.threads = o.threads);
     const B = o.batchSize, T = o.seqLength;
-    this.maxBatch = B;
-    this.maxSteps = T;
-    this.rowStarts = Array.from({ length: W + 1 }, (_, w) => sliceStart(w, W, B));
     const maxBatch = Math.ceil(B / W);
     const { paramRegion: P, arenaSize: A } = Model.sizes(o.config, maxBatch, T);
     this.stride = P + A;
@@ -202,12 +196,20 @@ class DataParallel implements TrainingEngine {
     this.losses = new Float64Array(io, layout.lossesByte, W);
     for (let w = 1; w < W; w++) {
       const setup: WorkerSetup = {
-        config: o.config, backend: o.backend, heap, floats, index: w, count: W, rowOffset: this.rowStarts[w],
-        rows: this.rowStarts[w + 1] - this.rowStarts[w], batchSize: B, maxBatch, seqLength: T, control, io,
+        config: o.config, backend: o.backend, heap, floats, index: w, count: W, rowOffset: sliceOf(w, W, B).start,
+        batchSize: B, maxBatch, seqLength: T, control, io,
       };
       const worker = new Worker(new URL('../../dist/train/worker.js', import.meta.url), { workerData: setup });
       this.workers.push(worker);
     }
+  }
+
+  get maxBatch(): number {
+    return this.o.batchSize;
+  }
+
+  get maxSteps(): number {
+    return this.o.seqLength;
   }
 
   /** Runs a command on every worker thread and on this one, and waits for all of them. */
@@ -234,19 +236,28 @@ class DataParallel implements TrainingEngine {
     }
   }
 
-  lossAndGradients(inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null): number {
-    const B = this.o.batchSize, T = this.o.seqLength, scale = 1 / (B * T);
-    // Each slice gets its streams' columns of the time-major batch.
+  /** This thread's share of `batch` streams (the training batch unless given). */
+  private slice(w: number, batch = this.o.batchSize): { start: number; rows: number } {
+    return sliceOf(w, this.threads, batch);
+  }
+
+  /** Gives every slice its streams' columns of a time-major [steps·batch] batch. */
+  private shareOut(inputs: Int32Array, targets: Int32Array, steps: number, batch: number): void {
     for (let w = 0; w < this.threads; w++) {
-      const b0 = this.rowStarts[w], rows = this.rowStarts[w + 1] - b0;
-      for (let t = 0; t < T; t++) {
+      const { start, rows } = this.slice(w, batch);
+      for (let t = 0; t < steps; t++) {
         for (let b = 0; b < rows; b++) {
-          this.inputs[w][t * rows + b] = inputs[t * B + b0 + b];
-          this.targets[w][t * rows + b] = targets[t * B + b0 + b];
+          this.inputs[w][t * rows + b] = inputs[t * batch + start + b];
+          this.targets[w][t * rows + b] = targets[t * batch + start + b];
         }
       }
     }
-    const rows0 = this.rowStarts[1];
+  }
+
+  lossAndGradients(inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null): number {
+    const B = this.o.batchSize, T = this.o.seqLength, scale = 1 / (B * T);
+    this.shareOut(inputs, targets, T, B);
+    const rows0 = this.slice(0).rows;
     this.run(Command.Step, () => {
       const m = this.model;
       m.zeroGradients();
@@ -267,22 +278,13 @@ class DataParallel implements TrainingEngine {
 
   /** Evaluation: each thread scores its share of the `batch` streams (a thread may have none). */
   score(inputs: Int32Array, targets: Int32Array, steps: number, batch: number): number {
-    const W = this.threads;
-    for (let w = 0; w < W; w++) {
-      const b0 = sliceStart(w, W, batch), rows = sliceStart(w + 1, W, batch) - b0;
-      for (let t = 0; t < steps; t++) {
-        for (let b = 0; b < rows; b++) {
-          this.inputs[w][t * rows + b] = inputs[t * batch + b0 + b];
-          this.targets[w][t * rows + b] = targets[t * batch + b0 + b];
-        }
-      }
-    }
-    const rows0 = sliceStart(1, W, batch);
+    this.shareOut(inputs, targets, steps, batch);
+    const rows0 = this.slice(0, batch).rows;
     this.run(Command.Score, () => {
       this.losses[0] = rows0 > 0 ? this.model.score(this.inputs[0], this.targets[0], steps, rows0) : 0;
     }, null, batch, steps);
     let loss = 0;
-    for (let w = 0; w < W; w++) loss += this.losses[w];
+    for (let w = 0; w < this.threads; w++) loss += this.losses[w];
     return loss;
   }
 
@@ -291,7 +293,7 @@ class DataParallel implements TrainingEngine {
   }
 
   resetState(batch = this.o.batchSize): void {
-    this.run(Command.Reset, () => this.model.resetState(sliceStart(1, this.threads, batch)), null, batch);
+    this.run(Command.Reset, () => this.model.resetState(this.slice(0, batch).rows), null, batch);
   }
 
   /** The state blocks of every slice sit at the same place in each slice's arena. */
@@ -304,8 +306,8 @@ class DataParallel implements TrainingEngine {
     return this.blocks().map((base) => {
       const out = new Float32Array(this.o.batchSize * H);
       for (let w = 0; w < this.threads; w++) {
-        const b0 = this.rowStarts[w], rows = this.rowStarts[w + 1] - b0, at = base + w * this.stride;
-        out.set(heap.subarray(at, at + rows * H), b0 * H);
+        const { start, rows } = this.slice(w), at = base + w * this.stride;
+        out.set(heap.subarray(at, at + rows * H), start * H);
       }
       return out;
     });
@@ -315,8 +317,8 @@ class DataParallel implements TrainingEngine {
     const H = this.o.config.hiddenSize, heap = this.model.k.heap;
     this.blocks().forEach((base, i) => {
       for (let w = 0; w < this.threads; w++) {
-        const b0 = this.rowStarts[w], rows = this.rowStarts[w + 1] - b0;
-        heap.set(saved[i].subarray(b0 * H, (b0 + rows) * H), base + w * this.stride);
+        const { start, rows } = this.slice(w);
+        heap.set(saved[i].subarray(start * H, (start + rows) * H), base + w * this.stride);
       }
     });
   }

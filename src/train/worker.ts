@@ -2,7 +2,7 @@ import { workerData } from 'node:worker_threads';
 import { JsKernels } from '../kernels/js.js';
 import { WasmKernels } from '../kernels/wasm.js';
 import { Model } from '../model/model.js';
-import { Command, CONTROL_SLOTS, FAILURE_MESSAGE_BYTES, ioLayout, sliceStart, Slot, type WorkerSetup } from './engine.js';
+import { Command, CONTROL_SLOTS, FAILURE_MESSAGE_BYTES, ioLayout, sliceOf, Slot, type WorkerSetup } from './engine.js';
 
 /**
  * A data-parallel worker: it owns one slice of the batch, runs forward and backward for it over the
@@ -21,8 +21,8 @@ const failureMessage = new Uint8Array(setup.control, CONTROL_SLOTS * 4, FAILURE_
 const layout = ioLayout(setup.count, setup.maxBatch, setup.seqLength);
 const inputs = new Int32Array(setup.io, setup.index * layout.perWorker * 4, layout.ints);
 const targets = new Int32Array(setup.io, (setup.index * layout.perWorker + layout.ints) * 4, layout.ints);
-/** This thread's share when `batch` streams are shared out (evaluation may use fewer than the training batch). */
-const rowsOf = (batch: number) => sliceStart(setup.index + 1, setup.count, batch) - sliceStart(setup.index, setup.count, batch);
+/** This thread's share of the streams of the current command (evaluation may use fewer than the training batch). */
+const rows = () => sliceOf(setup.index, setup.count, Atomics.load(control, Slot.Batch)).rows;
 const losses = new Float64Array(setup.io, layout.lossesByte, setup.count);
 
 // The sequence starts at 0; commands the main thread sent before this thread started are not missed.
@@ -36,16 +36,16 @@ for (;;) {
     if (command === Command.Step) {
       const dropout = Atomics.load(control, Slot.Dropout) ? { seed: Atomics.load(control, Slot.Seed) >>> 0, iteration: Atomics.load(control, Slot.Iteration) } : null;
       model.zeroGradients();
-      model.forward(inputs, setup.seqLength, setup.rows, dropout);
+      model.forward(inputs, setup.seqLength, rows(), dropout);
       losses[setup.index] = model.loss(targets);
       model.backward(inputs, targets, 1 / (setup.seqLength * setup.batchSize));
     } else if (command === Command.Score) {
-      const rows = rowsOf(Atomics.load(control, Slot.Batch));
-      losses[setup.index] = rows > 0 ? model.score(inputs, targets, Atomics.load(control, Slot.Steps), rows) : 0;
+      const n = rows();
+      losses[setup.index] = n > 0 ? model.score(inputs, targets, Atomics.load(control, Slot.Steps), n) : 0;
     } else if (command === Command.Carry) {
       model.carryState();
     } else if (command === Command.Reset) {
-      model.resetState(rowsOf(Atomics.load(control, Slot.Batch)));
+      model.resetState(rows());
     }
   } catch (err) {
     failureMessage.set(new TextEncoder().encode(String((err as Error)?.stack ?? err)).subarray(0, FAILURE_MESSAGE_BYTES));
