@@ -116,9 +116,10 @@ describe('charnn train', () => {
     // A checkpoint written before an option existed resumes with that option's default, or the one given.
     const ckpt = readJson(path.join(dir, 'checkpoints/corpus/latest.json'));
     delete ckpt.config.valMaxChars;
+    delete ckpt.config.forgetBias;
     fs.mkdirSync(path.join(dir, 'older'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'older/latest.json'), JSON.stringify(ckpt));
-    const r = charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'older', '--max-iters', String(ckpt.training.iteration + 2), '--val-max-chars', '50', '--lr', '0.001'], dir);
+    const r = charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'older', '--max-iters', String(ckpt.training.iteration + 2), '--val-max-chars', '50', '--lr', '0.001', '--forget-bias', '1'], dir);
     expect(r.code, r.stderr).toBe(0);
     const resumed = readJson(path.join(dir, 'older/latest.json'));
     expect(resumed.training.iteration).toBe(ckpt.training.iteration + 2);

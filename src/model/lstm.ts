@@ -7,6 +7,9 @@ import { declareCell, inputProduct, inputProductBackward, StateBlock, type Layer
  * (the order is fixed in src/kernels/kernels.ts). Per batch: one input GEMM for all steps, then per
  * step one recurrent GEMM and the fused cell kernel.
  */
+/** The LSTM forget gates' initial bias, as char-rnn sets it (`train --forget-bias` overrides it). */
+export const DEFAULT_FORGET_BIAS = 1;
+
 export class LstmLayer implements RecurrentLayer {
   readonly wx: Param; readonly wh: Param; readonly bias: Param;
   readonly h: StateBlock;
@@ -27,7 +30,7 @@ export class LstmLayer implements RecurrentLayer {
     this.c = new StateBlock(hiddenSize);
   }
 
-  /** A positive forget-gate bias (1 by default) lets the cell remember by default early in training. */
+  /** A positive forget-gate bias (DEFAULT_FORGET_BIAS unless asked otherwise) lets the cell remember from the start. */
   initialize(heap: Float32Array, forgetBias: number): void {
     const H = this.hiddenSize;
     heap.fill(forgetBias, this.bias.offset + H, this.bias.offset + 2 * H);

@@ -4,7 +4,7 @@ import { Dropout } from './dropout.js';
 import { GruLayer } from './gru.js';
 import { Arena, alignUp, ParamTable, type Param } from './layout.js';
 import { Linear } from './linear.js';
-import { LstmLayer } from './lstm.js';
+import { DEFAULT_FORGET_BIAS, LstmLayer } from './lstm.js';
 import type { LayerInput, RecurrentLayer } from './recurrent.js';
 import { RnnLayer } from './rnn.js';
 
@@ -159,7 +159,7 @@ export class Model {
   }
 
   /** Weights uniform in ±1/√H (PyTorch's default for LSTM and Linear layers), zero biases, LSTM forget-gate biases `forgetBias`. */
-  initialize(rng: Rng, forgetBias = 1): void {
+  initialize(rng: Rng, forgetBias = DEFAULT_FORGET_BIAS): void {
     const heap = this.k.heap;
     const bound = 1 / Math.sqrt(this.config.hiddenSize);
     for (const p of this.params) {

@@ -12,6 +12,7 @@ import { readCorpus } from '../data/corpus.js';
 import { Vocab, type TokenArray } from '../data/vocab.js';
 import type { BackendName } from '../kernels/index.js';
 import type { ModelConfig } from '../model/model.js';
+import { DEFAULT_FORGET_BIAS } from '../model/lstm.js';
 import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { createEngine, trainingStep, type TrainingEngine } from './engine.js';
@@ -29,7 +30,7 @@ export const DEFAULT_CONFIG: TrainingConfig = {
   lrDecayAfter: 10,
   gradClip: 5,
   seed: 1,
-  forgetBias: 1,
+  forgetBias: DEFAULT_FORGET_BIAS,
   valMaxChars: null,
   maxEpochs: 50,
   maxIters: null,
@@ -169,14 +170,15 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     checkpointDir, backend: model.k.name, itersPerEpoch: stream.batchesPerEpoch,
   });
 
-  // Scoring N characters costs about a third of training on N (forward only); say so when validation
-  // would take more time than a third of the training between two evaluations.
-  const valScored = config.valMaxChars !== null && valTokens.length > config.valMaxChars + 1 ? valTokens.subarray(0, config.valMaxChars + 1) : valTokens;
-  if (valScored.length - 1 > config.evalEvery * B * T) {
+  // Scoring a character is a forward pass, about a third of training on it; warn when validation scores
+  // more characters than are trained on between two evaluations (over a third of the time goes to it).
+  const valScored = config.valMaxChars !== null ? valTokens.subarray(0, config.valMaxChars + 1) : valTokens;
+  const trainedBetween = config.evalEvery * B * T;
+  if (valScored.length - 1 > trainedBetween) {
     emit({
       type: 'warning',
-      message: `validation scores ${valScored.length - 1} characters every ${config.evalEvery} iterations, more than the ${config.evalEvery * B * T} it trains on in between; ` +
-        `--val-max-chars ${config.evalEvery * B * T} or a larger --eval-every makes it cheaper`,
+      message: `validation scores ${valScored.length - 1} characters every ${config.evalEvery} iterations, more than the ${trainedBetween} it trains on in between; ` +
+        `--val-max-chars ${trainedBetween} or a larger --eval-every makes it cheaper`,
     });
   }
 
@@ -304,15 +306,16 @@ async function resumeSetup(options: TrainOptions, file: string, corpusSha: strin
   if (checkpoint.training.corpus.sha256 !== corpusSha) {
     throw new UsageError(`${file} was trained on a different corpus (${checkpoint.training.corpus.name}), not on this ${corpusName}; to fine-tune on it use --init-from ${file}`);
   }
+  // Options added since the checkpoint was written take their defaults.
+  const saved = { ...DEFAULT_CONFIG, ...checkpoint.config };
   const given = options.config ?? {};
   for (const key of Object.keys(given) as (keyof TrainingConfig)[]) {
-    if (!RESUMABLE.has(key) && given[key] !== checkpoint.config[key]) {
-      throw new UsageError(`${OPTION_FLAGS[key]} cannot change when resuming (the run uses ${checkpoint.config[key]}); drop it, or start a new run with --init-from ${file}`);
+    if (!RESUMABLE.has(key) && given[key] !== saved[key]) {
+      throw new UsageError(`${OPTION_FLAGS[key]} cannot change when resuming (the run uses ${saved[key]}); drop it, or start a new run with --init-from ${file}`);
     }
   }
   rejectShapeOptions(options, checkpoint, '--resume');
-  // Options added since the checkpoint was written take their defaults.
-  const config = { ...DEFAULT_CONFIG, ...checkpoint.config, ...given };
+  const config = { ...saved, ...given };
   validateConfig(config);
   return { model: checkpoint.model, config, vocab: Vocab.fromChars(checkpoint.vocab), checkpoint };
 }
