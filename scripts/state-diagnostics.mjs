@@ -7,6 +7,7 @@
 //
 // Uses the built package (npm install builds it). BENCHMARKS.md quotes its output for tinyshakespeare.
 import fs from 'node:fs';
+import { evalBatches } from '../dist/data/batches.js';
 import { evaluate, loadCheckpoint, modelFromCheckpoint, Vocab } from '../dist/index.js';
 
 const [file, textFile] = process.argv.slice(2);
@@ -28,15 +29,10 @@ for (const B of [1, 4, 16, 32, 64]) {
 const model = modelFromCheckpoint(ckpt, { maxBatch: 1, maxSteps: T });
 function readFrom(start, length) {
   model.resetState(1);
-  const inputs = new Int32Array(T), targets = new Int32Array(T);
-  let total = 0;
-  for (let p = 0; p < length; p += T) {
-    const steps = Math.min(T, length - p);
-    for (let t = 0; t < steps; t++) {
-      inputs[t] = tokens[start + p + t];
-      targets[t] = tokens[start + p + t + 1];
-    }
-    if (p > 0) model.carryState();
+  let total = 0, first = true;
+  for (const { inputs, targets, steps } of evalBatches(tokens.subarray(start, start + length + 1), 1, T)) {
+    if (!first) model.carryState();
+    first = false;
     total += model.score(inputs, targets, steps, 1);
   }
   model.carryState();
