@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { charnn, hasStackTrace, readJson, startCharnn, syntheticText, tempDir } from './helpers/cli.js';
+import { charnn, hasStackTrace, jsonEvents, readJson, startCharnn, syntheticText, tempDir } from './helpers/cli.js';
 
 /** Small enough to train in well under a second per run. */
 const TINY = ['--layers', '1', '--hidden', '16', '--seq-length', '16', '--batch-size', '4', '--eval-every', '10'];
@@ -103,7 +103,7 @@ describe('charnn train', () => {
     const losses = (threads: string) => {
       const r = charnn(['train', ...common, '--threads', threads, '--checkpoint-dir', `short-val-${threads}`], dir);
       expect(r.code, r.stderr).toBe(0);
-      return r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'eval').map((e) => e.valLoss);
+      return jsonEvents(r.stdout).filter((e) => e.type === 'eval').map((e) => e.valLoss);
     };
     const one = losses('1'), three = losses('3');
     expect(one).toHaveLength(2);
@@ -177,7 +177,7 @@ describe('charnn train', () => {
     const r = charnn(['train', shakespeare, '--layers', '1', '--hidden', '64', '--batch-size', '16', '--seq-length', '32',
       '--lr', '1e-2', '--val-frac', '0.02', '--max-iters', '150', '--eval-every', '50', '--checkpoint-dir', 'shakes', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
-    const evals = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'eval');
+    const evals = jsonEvents(r.stdout).filter((e) => e.type === 'eval');
     expect(evals.map((e) => e.iteration)).toEqual([50, 100, 150]);
     expect(evals[0].valLoss).toBeLessThan(Math.log(65)); // better than uniform over the 65 characters…
     expect(evals[2].valLoss).toBeLessThan(2.6); // …and well on from there (a unigram model scores about 3.3)
@@ -193,7 +193,7 @@ describe('charnn train', () => {
     const run = (name: string, extra: string[]) => {
       const r = charnn(['train', 'corpus.txt', ...TINY, '--max-iters', '2', '--eval-every', '1', '--checkpoint-dir', name, '--json', ...extra], dir);
       expect(r.code, r.stderr).toBe(0);
-      const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const events = jsonEvents(r.stdout);
       return { warnings: events.filter((e) => e.type === 'warning'), losses: events.filter((e) => e.type === 'eval').map((e) => e.valLoss) };
     };
     const full = run('valmax-full', []);
@@ -214,7 +214,7 @@ describe('charnn train', () => {
   it('--json prints one JSON event per line on stdout', () => {
     const r = charnn(['train', 'corpus.txt', ...TINY, '--max-iters', '10', '--checkpoint-dir', 'json', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = jsonEvents(r.stdout);
     expect(events[0].type).toBe('start');
     expect(events.some((e) => e.type === 'eval')).toBe(true);
     expect(events.at(-1)).toMatchObject({ type: 'done', reason: 'max-iters', iteration: 10 });
@@ -223,7 +223,7 @@ describe('charnn train', () => {
   it('--max-epochs counts whole passes over the training streams', () => {
     const r = charnn(['train', 'corpus.txt', ...TINY, '--max-epochs', '2', '--checkpoint-dir', 'epochs', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
-    const done = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    const done = jsonEvents(r.stdout).at(-1);
     expect(done.reason).toBe('max-epochs');
     expect(readJson(path.join(dir, 'epochs/latest.json')).training.epoch).toBe(2);
   });

@@ -45,6 +45,11 @@ export function syntheticText(chars: number, seed = 1): string {
   return text;
 }
 
+/** The events `charnn train --json` printed, one JSON object a line. */
+export function jsonEvents(stdout: string): any[] {
+  return stdout.trim().split('\n').map((l) => JSON.parse(l));
+}
+
 /** A checkpoint's JSON, parsed. */
 export function readJson(file: string): any {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
