@@ -119,11 +119,13 @@ describe('charnn train', () => {
     delete ckpt.config.forgetBias;
     fs.mkdirSync(path.join(dir, 'older'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'older/latest.json'), JSON.stringify(ckpt));
+    // Such a run started from forget-gate biases of 1 (the default then), whatever the default is now.
+    expectUsageError(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'older', '--forget-bias', '0'], /--forget-bias cannot change when resuming \(the run uses 1\)/);
     const r = charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'older', '--max-iters', String(ckpt.training.iteration + 2), '--val-max-chars', '50', '--lr', '0.001', '--forget-bias', '1'], dir);
     expect(r.code, r.stderr).toBe(0);
     const resumed = readJson(path.join(dir, 'older/latest.json'));
     expect(resumed.training.iteration).toBe(ckpt.training.iteration + 2);
-    expect(resumed.config).toMatchObject({ valMaxChars: 50, lr: 0.001, batchSize: ckpt.config.batchSize });
+    expect(resumed.config).toMatchObject({ valMaxChars: 50, lr: 0.001, batchSize: ckpt.config.batchSize, forgetBias: 1 });
   });
 
   it('refuses to resume on a different corpus and points to --init-from', () => {
@@ -143,21 +145,22 @@ describe('charnn train', () => {
     expectUsageError(['train', 'new.txt', '--init-from', 'checkpoints/corpus/best.json', '--max-iters', '1'], /not in .*vocabulary: .*"Z".*"☃"/);
   });
 
-  it('--forget-bias sets the initial forget-gate biases of every LSTM layer (default 1)', () => {
+  it('--forget-bias sets the initial forget-gate biases of every LSTM layer (default 0)', () => {
     const forgetBiases = (ckpt: any, layer: number) => {
       const b = new Float32Array(new Uint8Array(Buffer.from(ckpt.tensors[`layer${layer}.b`].data, 'base64')).buffer);
       return Array.from(b.subarray(16, 32)); // gate row [i | f | o | g], H = 16
     };
     const args = ['train', 'corpus.txt', ...TINY, '--layers', '2', '--max-iters', '1', '--lr', '1e-9'];
     expect(charnn([...args, '--checkpoint-dir', 'fb-default'], dir).code).toBe(0);
-    expect(charnn([...args, '--forget-bias', '-0.5', '--checkpoint-dir', 'fb-set'], dir).code).toBe(0);
+    expect(charnn([...args, '--forget-bias', '1', '--checkpoint-dir', 'fb-set'], dir).code).toBe(0);
     const byDefault = readJson(path.join(dir, 'fb-default/latest.json'));
     const set = readJson(path.join(dir, 'fb-set/latest.json'));
     for (const layer of [0, 1]) {
-      for (const v of forgetBiases(byDefault, layer)) expect(v).toBeCloseTo(1, 6);
-      for (const v of forgetBiases(set, layer)) expect(v).toBeCloseTo(-0.5, 6);
+      for (const v of forgetBiases(byDefault, layer)) expect(v).toBeCloseTo(0, 6);
+      for (const v of forgetBiases(set, layer)) expect(v).toBeCloseTo(1, 6);
     }
-    expect(set.config.forgetBias).toBe(-0.5);
+    expect(byDefault.config.forgetBias).toBe(0);
+    expect(set.config.forgetBias).toBe(1);
   });
 
   it('trains on a text with thousands of distinct characters, emoji and CRLF', () => {

@@ -7,8 +7,12 @@ import { declareCell, inputProduct, inputProductBackward, StateBlock, type Layer
  * (the order is fixed in src/kernels/kernels.ts). Per batch: one input GEMM for all steps, then per
  * step one recurrent GEMM and the fused cell kernel.
  */
-/** The LSTM forget gates' initial bias, as char-rnn sets it (`train --forget-bias` overrides it). */
-export const DEFAULT_FORGET_BIAS = 1;
+/**
+ * The LSTM forget gates' initial bias (`train --forget-bias` overrides it). char-rnn, torch-rnn and
+ * DESIGN.md use 1; with the state carried across a whole epoch that made many cells saturate into
+ * constants, and 0 learned faster and better on every corpus we measured (BENCHMARKS.md).
+ */
+export const DEFAULT_FORGET_BIAS = 0;
 
 export class LstmLayer implements RecurrentLayer {
   readonly wx: Param; readonly wh: Param; readonly bias: Param;
@@ -30,7 +34,7 @@ export class LstmLayer implements RecurrentLayer {
     this.c = new StateBlock(hiddenSize);
   }
 
-  /** A positive forget-gate bias (DEFAULT_FORGET_BIAS unless asked otherwise) lets the cell remember from the start. */
+  /** Sets the forget-gate biases (DEFAULT_FORGET_BIAS unless asked otherwise); a positive one makes cells keep more from the start. */
   initialize(heap: Float32Array, forgetBias: number): void {
     const H = this.hiddenSize;
     heap.fill(forgetBias, this.bias.offset + H, this.bias.offset + 2 * H);

@@ -38,6 +38,12 @@ export const DEFAULT_CONFIG: TrainingConfig = {
   evalEvery: 200,
 };
 
+/**
+ * What runs started before an option existed used, where that differs from today's default: their
+ * checkpoints lack the option. Every run before `--forget-bias` started its forget gates at 1.
+ */
+const BEFORE_OPTION: Partial<TrainingConfig> = { forgetBias: 1 };
+
 /** Options that may change when a run is resumed; the rest would break the exact continuation. */
 const RESUMABLE: ReadonlySet<keyof TrainingConfig> = new Set([
   'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery', 'valMaxChars',
@@ -306,8 +312,8 @@ async function resumeSetup(options: TrainOptions, file: string, corpusSha: strin
   if (checkpoint.training.corpus.sha256 !== corpusSha) {
     throw new UsageError(`${file} was trained on a different corpus (${checkpoint.training.corpus.name}), not on this ${corpusName}; to fine-tune on it use --init-from ${file}`);
   }
-  // Options added since the checkpoint was written take their defaults.
-  const saved = { ...DEFAULT_CONFIG, ...checkpoint.config };
+  // Options added since the checkpoint was written take the value such runs used.
+  const saved = { ...DEFAULT_CONFIG, ...BEFORE_OPTION, ...checkpoint.config };
   const given = options.config ?? {};
   for (const key of Object.keys(given) as (keyof TrainingConfig)[]) {
     if (!RESUMABLE.has(key) && given[key] !== saved[key]) {
