@@ -74,13 +74,15 @@ describe('charnn train', () => {
     for (const name of Object.keys(once.tensors)) expect(twice.tensors[name].data, name).toBe(once.tensors[name].data);
   });
 
-  it('worker threads give the weights of one thread, up to the order of float sums (dropout included)', () => {
-    const common = ['corpus.txt', ...TINY, '--layers', '2', '--dropout', '0.3', '--batch-size', '5', '--max-iters', '6'];
-    expect(charnn(['train', ...common, '--threads', '1', '--checkpoint-dir', 'one-thread'], dir).code).toBe(0);
-    const r = charnn(['train', ...common, '--threads', '3', '--checkpoint-dir', 'three-threads'], dir);
+  it.each(['adam', 'rmsprop', 'sgd'])('worker threads give the weights of one thread with %s, up to the order of float sums (dropout included)', (optimizer) => {
+    // Each thread runs a slice of the batch, then sums and updates a share of the parameters; the
+    // clipping norm (low enough to clip every step) is summed from the shares.
+    const common = ['corpus.txt', ...TINY, '--layers', '2', '--dropout', '0.3', '--batch-size', '5', '--max-iters', '6', '--optimizer', optimizer, '--grad-clip', '0.1'];
+    expect(charnn(['train', ...common, '--threads', '1', '--checkpoint-dir', `one-thread-${optimizer}`], dir).code).toBe(0);
+    const r = charnn(['train', ...common, '--threads', '3', '--checkpoint-dir', `three-threads-${optimizer}`], dir);
     expect(r.code, r.stderr).toBe(0);
-    const one = readJson(path.join(dir, 'one-thread/latest.json'));
-    const three = readJson(path.join(dir, 'three-threads/latest.json'));
+    const one = readJson(path.join(dir, `one-thread-${optimizer}/latest.json`));
+    const three = readJson(path.join(dir, `three-threads-${optimizer}/latest.json`));
     const floats = (b64: string) => new Float32Array(new Uint8Array(Buffer.from(b64, 'base64')).buffer);
     let differ = 0;
     for (const name of Object.keys(one.tensors)) {

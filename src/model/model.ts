@@ -101,6 +101,7 @@ export class Model {
   readonly rowOffset: number;
 
   private readonly acts: Activations;
+  private readonly workerStride: number; // floats from one worker's gradients (and arena) to the next's
   private lastSteps = 0;
   private lastBatch = 0;
   private droppedOut = false; // whether the last forward applied dropout
@@ -113,8 +114,9 @@ export class Model {
     const { paramRegion: P, arenaSize: A } = Model.sizes(config, options.maxBatch, options.maxSteps);
     const worker = options.worker ?? { index: 0, count: 1, rowOffset: 0, kernels: null };
     this.paramRegion = P;
+    this.workerStride = P + A;
     this.rowOffset = worker.rowOffset;
-    this.gradientOffset = 3 * P + worker.index * (P + A);
+    this.gradientOffset = 3 * P + worker.index * this.workerStride;
     this.acts = allocateActivations(config, this.layers, new Arena(this.gradientOffset + P), options.maxBatch, options.maxSteps, this.gradientOffset);
     this.k = worker.kernels ?? createKernels(options.backend ?? defaultBackend(), Model.heapFloats(config, options.maxBatch, options.maxSteps, 1));
   }
@@ -150,6 +152,12 @@ export class Model {
 
   get gradients(): Float32Array {
     return this.k.heap.subarray(this.gradientOffset, this.gradientOffset + this.paramRegion);
+  }
+
+  /** The gradients of data-parallel worker `index` on the shared heap (after a reduction, worker 0's hold the batch's). */
+  gradientsOf(index: number): Float32Array {
+    const start = 3 * this.paramRegion + index * this.workerStride;
+    return this.k.heap.subarray(start, start + this.paramRegion);
   }
 
   /** Two more arrays of the parameters' layout for the optimizer (moments, velocities). */

@@ -5,19 +5,23 @@ import type { BackendName, Kernels } from '../kernels/index.js';
 import { createWasmMemory, WasmKernels, type WasmMemoryPlan } from '../kernels/wasm.js';
 import { Model, type DropoutKey, type ModelConfig } from '../model/model.js';
 import type { Scorer } from './evaluate.js';
-import { clipGradients, optimizerStep } from './optimizer.js';
+import { clipScale, OPTIMIZERS, optimizerStep, sumOfSquares, type OptimizerName } from './optimizer.js';
 
 /**
- * What the training loop asks of the machinery that computes gradients: one model on this thread, or
- * the batch split over worker threads that share the heap (data parallelism). Either way `model`
- * holds the weights and optimizer state the optimizer updates and checkpoints save, and after
- * lossAndGradients its gradients are those of the whole batch.
+ * What the training loop asks of the machinery that computes gradients and applies them: one model on
+ * this thread, or the batch split over worker threads that share the heap (data parallelism). Either
+ * way `model` holds the weights and optimizer state that checkpoints save, and after lossAndGradients
+ * its gradients are those of the whole batch.
  */
 export interface TrainingEngine extends Scorer {
   readonly model: Model;
   readonly threads: number;
   /** Forward and backward over the batch (time-major [T·B]); returns the summed loss in nats. */
   lossAndGradients(inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null): number;
+  /** Σ g² over the batch's gradients (after lossAndGradients). */
+  gradientSumOfSquares(): number;
+  /** The optimizer's update number `step` from `gradScale` × the batch's gradients. */
+  update(optimizer: OptimizerName, lr: number, step: number, gradScale: number): void;
   /** Zeroes the carried state of `batch` streams (default: the training batch). saveState() holds the whole batch's. */
   resetState(batch?: number): void;
   close(): Promise<void>;
@@ -32,15 +36,36 @@ export function trainingStep(
   engine: TrainingEngine, inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null,
   config: Pick<TrainingConfig, 'optimizer' | 'gradClip' | 'batchSize' | 'seqLength'>, lr: number, step: number,
 ): { loss: number; gradNorm: number } {
-  const model = engine.model;
   const loss = engine.lossAndGradients(inputs, targets, dropout) / (config.batchSize * config.seqLength);
   if (!Number.isFinite(loss)) return { loss, gradNorm: NaN };
-  const gradNorm = clipGradients(model.gradients, config.gradClip);
+  const gradNorm = Math.sqrt(engine.gradientSumOfSquares());
   if (!Number.isFinite(gradNorm)) return { loss, gradNorm };
-  optimizerStep(config.optimizer, {
-    weights: model.weights, grads: model.gradients, state0: model.optimizerState(0), state1: model.optimizerState(1),
-  }, lr, step);
+  engine.update(config.optimizer, lr, step, clipScale(gradNorm, config.gradClip));
   return { loss, gradNorm };
+}
+
+/**
+ * Thread `index` of `count` sums the threads' gradients over its share of the parameters into thread
+ * 0's (adding them in thread order) and returns Σ g² over that share of the sum.
+ */
+export function reduceShare(model: Model, index: number, count: number): number {
+  const { start, rows } = sliceOf(index, count, model.paramRegion);
+  const total = model.gradientsOf(0).subarray(start, start + rows);
+  for (let w = 1; w < count; w++) {
+    const part = model.gradientsOf(w).subarray(start, start + rows);
+    for (let i = 0; i < rows; i++) total[i] += part[i];
+  }
+  return sumOfSquares(total);
+}
+
+/** Thread `index` of `count` applies the optimizer to its share of the parameters, from thread 0's gradients. */
+export function updateShare(model: Model, index: number, count: number, optimizer: OptimizerName, lr: number, step: number, gradScale: number): void {
+  const { start, rows } = sliceOf(index, count, model.paramRegion);
+  const share = (a: Float32Array) => a.subarray(start, start + rows);
+  optimizerStep(optimizer, {
+    weights: share(model.weights), grads: share(model.gradientsOf(0)),
+    state0: share(model.optimizerState(0)), state1: share(model.optimizerState(1)),
+  }, lr, step, gradScale);
 }
 
 export interface EngineOptions {
@@ -85,6 +110,14 @@ class SingleThread implements TrainingEngine {
     return loss;
   }
 
+  gradientSumOfSquares(): number {
+    return reduceShare(this.model, 0, 1);
+  }
+
+  update(optimizer: OptimizerName, lr: number, step: number, gradScale: number): void {
+    updateShare(this.model, 0, 1, optimizer, lr, step, gradScale);
+  }
+
   carryState(): void {
     this.model.carryState();
   }
@@ -105,16 +138,20 @@ class SingleThread implements TrainingEngine {
 }
 
 /** Commands to the workers, in the control array. */
-export const Command = { Step: 1, Score: 2, Carry: 3, Reset: 4, Exit: 5 } as const;
+export const Command = { Step: 1, Reduce: 2, Update: 3, Score: 4, Carry: 5, Reset: 6, Exit: 7 } as const;
 type Command = (typeof Command)[keyof typeof Command];
 /**
  * Slots of the control array (Int32); a worker that fails sets Failed and writes its message after the
  * slots. Batch and Steps give the size of a Score or Reset; each thread takes its share of the streams.
+ * Optimizer is the index in OPTIMIZERS for an Update (whose numbers are in the io buffer, see ioLayout).
  */
-export const Slot = { Sequence: 0, Done: 1, Command: 2, Dropout: 3, Seed: 4, Iteration: 5, Failed: 6, Batch: 7, Steps: 8 } as const;
+export const Slot = { Sequence: 0, Done: 1, Command: 2, Dropout: 3, Seed: 4, Iteration: 5, Failed: 6, Batch: 7, Steps: 8, Optimizer: 9 } as const;
 const CONTROL_SLOTS = 10;
 
-/** The contiguous streams thread `index` of `count` runs when `batch` streams are shared out (possibly none). */
+/**
+ * Thread `index` of `count`'s contiguous share of `batch` items (possibly none): the streams it runs, or
+ * the parameters it reduces and updates.
+ */
 export function sliceOf(index: number, count: number, batch: number): { start: number; rows: number } {
   const start = Math.floor((index * batch) / count);
   return { start, rows: Math.floor(((index + 1) * batch) / count) - start };
@@ -136,22 +173,39 @@ export interface WorkerSetup {
   maxBatch: number;
   seqLength: number;
   control: SharedArrayBuffer;
-  /** Per worker: inputs and targets [T·rows] each (Int32) and the loss (Float64), see ioLayout. */
+  /** Per worker: inputs and targets [T·rows] each (Int32), its loss and Σ g² (Float64); see ioLayout. */
   io: SharedArrayBuffer;
 }
 
-/** Byte layout of the shared io buffer: per worker inputs, targets (maxBatch·T ints each), then losses. */
+/**
+ * Byte layout of the shared io buffer: per worker inputs, targets (maxBatch·T ints each); then Float64s:
+ * per worker its loss, per worker its share's Σ g², and an Update's lr, step and gradient scale.
+ */
 export function ioLayout(count: number, maxBatch: number, seqLength: number) {
   const ints = maxBatch * seqLength;
   const perWorker = 2 * ints;
   const lossesByte = Math.ceil((count * perWorker * 4) / 8) * 8;
-  return { ints, perWorker, lossesByte, bytes: lossesByte + count * 8 };
+  const sumsByte = lossesByte + count * 8;
+  const updateByte = sumsByte + count * 8;
+  return { ints, perWorker, lossesByte, sumsByte, updateByte, bytes: updateByte + 3 * 8 };
+}
+
+/** The io buffer's Float64 parts, as both sides read them. */
+export function ioNumbers(io: SharedArrayBuffer, count: number, maxBatch: number, seqLength: number) {
+  const layout = ioLayout(count, maxBatch, seqLength);
+  return {
+    losses: new Float64Array(io, layout.lossesByte, count),
+    sums: new Float64Array(io, layout.sumsByte, count),
+    /** [lr, step, gradScale] of an Update. */
+    update: new Float64Array(io, layout.updateByte, 3),
+  };
 }
 
 /**
  * The batch split into `threads` slices of contiguous streams. This thread runs slice 0 with the main
  * model; worker threads run the others with models over the same heap. The weights and optimizer
- * state exist once; each slice has its own gradients, summed into the main model's after each step.
+ * state exist once; each slice has its own gradients. After each step every thread sums a share of the
+ * parameters' gradients into the main model's, and later applies the optimizer to that share.
  */
 class DataParallel implements TrainingEngine {
   readonly model: Model;
@@ -161,6 +215,8 @@ class DataParallel implements TrainingEngine {
   private readonly inputs: Int32Array[] = [];
   private readonly targets: Int32Array[] = [];
   private readonly losses: Float64Array;
+  private readonly sums: Float64Array;
+  private readonly updateArgs: Float64Array;
   private readonly stride: number; // floats between the gradient regions (and arenas) of two slices
   private readonly failureMessage: Uint8Array;
 
@@ -193,7 +249,7 @@ class DataParallel implements TrainingEngine {
       this.inputs.push(new Int32Array(io, w * layout.perWorker * 4, layout.ints));
       this.targets.push(new Int32Array(io, (w * layout.perWorker + layout.ints) * 4, layout.ints));
     }
-    this.losses = new Float64Array(io, layout.lossesByte, W);
+    ({ losses: this.losses, sums: this.sums, update: this.updateArgs } = ioNumbers(io, W, maxBatch, T));
     for (let w = 1; w < W; w++) {
       const setup: WorkerSetup = {
         config: o.config, backend: o.backend, heap, floats, index: w, count: W, rowOffset: sliceOf(w, W, B).start,
@@ -265,15 +321,24 @@ class DataParallel implements TrainingEngine {
       this.losses[0] = m.loss(this.targets[0]);
       m.backward(this.inputs[0], this.targets[0], scale);
     }, dropout);
-    // Sum the slices' gradients into the main model's, in a fixed order.
-    const heap = this.model.k.heap, g = this.model.gradientOffset, P = this.model.paramRegion;
-    let loss = this.losses[0];
-    for (let w = 1; w < this.threads; w++) {
-      const src = g + w * this.stride;
-      for (let i = 0; i < P; i++) heap[g + i] += heap[src + i];
-      loss += this.losses[w];
-    }
+    this.run(Command.Reduce, () => {
+      this.sums[0] = reduceShare(this.model, 0, this.threads);
+    });
+    let loss = 0;
+    for (let w = 0; w < this.threads; w++) loss += this.losses[w];
     return loss;
+  }
+
+  gradientSumOfSquares(): number {
+    let sum = 0;
+    for (let w = 0; w < this.threads; w++) sum += this.sums[w];
+    return sum;
+  }
+
+  update(optimizer: OptimizerName, lr: number, step: number, gradScale: number): void {
+    this.updateArgs.set([lr, step, gradScale]);
+    Atomics.store(this.control, Slot.Optimizer, OPTIMIZERS.indexOf(optimizer));
+    this.run(Command.Update, () => updateShare(this.model, 0, this.threads, optimizer, lr, step, gradScale));
   }
 
   /** Evaluation: each thread scores its share of the `batch` streams (a thread may have none). */

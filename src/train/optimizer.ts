@@ -22,10 +22,12 @@ const RMSPROP_EPS = 1e-8;
 const SGD_MOMENTUM = 0.9;
 
 /**
- * One update. `step` counts updates from 1 (Adam's bias correction needs it). The state arrays start
- * at zero and are saved in checkpoints, so a resumed run continues exactly.
+ * One update, applied to `gradScale` × the gradients (the clipping factor). `step` counts updates from 1
+ * (Adam's bias correction needs it). The state arrays start at zero and are saved in checkpoints, so a
+ * resumed run continues exactly. The arrays may be any matching share of the parameters: each element's
+ * update depends on that element alone.
  */
-export function optimizerStep(name: OptimizerName, a: OptimizerArrays, lr: number, step: number): void {
+export function optimizerStep(name: OptimizerName, a: OptimizerArrays, lr: number, step: number, gradScale = 1): void {
   const { weights: w, grads: g, state0: s0, state1: s1 } = a;
   const n = w.length;
   switch (name) {
@@ -34,7 +36,7 @@ export function optimizerStep(name: OptimizerName, a: OptimizerArrays, lr: numbe
       const stepSize = (lr * Math.sqrt(1 - ADAM_BETA2 ** step)) / (1 - ADAM_BETA1 ** step);
       const epsHat = ADAM_EPS * Math.sqrt(1 - ADAM_BETA2 ** step);
       for (let i = 0; i < n; i++) {
-        const gi = g[i];
+        const gi = g[i] * gradScale;
         const m = (s0[i] = ADAM_BETA1 * s0[i] + (1 - ADAM_BETA1) * gi);
         const v = (s1[i] = ADAM_BETA2 * s1[i] + (1 - ADAM_BETA2) * gi * gi);
         w[i] -= (stepSize * m) / (Math.sqrt(v) + epsHat);
@@ -43,28 +45,28 @@ export function optimizerStep(name: OptimizerName, a: OptimizerArrays, lr: numbe
     }
     case 'rmsprop':
       for (let i = 0; i < n; i++) {
-        const gi = g[i];
+        const gi = g[i] * gradScale;
         const ms = (s0[i] = RMSPROP_DECAY * s0[i] + (1 - RMSPROP_DECAY) * gi * gi);
         w[i] -= (lr * gi) / (Math.sqrt(ms) + RMSPROP_EPS);
       }
       return;
     case 'sgd':
       for (let i = 0; i < n; i++) {
-        const v = (s0[i] = SGD_MOMENTUM * s0[i] + g[i]);
+        const v = (s0[i] = SGD_MOMENTUM * s0[i] + g[i] * gradScale);
         w[i] -= lr * v;
       }
       return;
   }
 }
 
-/** Scales the gradients so that their global L2 norm is at most maxNorm; returns the norm before clipping. */
-export function clipGradients(grads: Float32Array, maxNorm: number): number {
-  let sumSquares = 0;
-  for (let i = 0; i < grads.length; i++) sumSquares += grads[i] * grads[i];
-  const norm = Math.sqrt(sumSquares);
-  if (maxNorm > 0 && norm > maxNorm) {
-    const scale = maxNorm / norm;
-    for (let i = 0; i < grads.length; i++) grads[i] *= scale;
-  }
-  return norm;
+/** Σ g² over a share of the gradients; the global norm is the square root of the shares' total. */
+export function sumOfSquares(grads: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < grads.length; i++) sum += grads[i] * grads[i];
+  return sum;
+}
+
+/** The factor that brings gradients of global norm `norm` down to at most `maxNorm` (0: clipping off). */
+export function clipScale(norm: number, maxNorm: number): number {
+  return maxNorm > 0 && norm > maxNorm ? maxNorm / norm : 1;
 }

@@ -2,11 +2,13 @@ import { workerData } from 'node:worker_threads';
 import { JsKernels } from '../kernels/js.js';
 import { WasmKernels } from '../kernels/wasm.js';
 import { Model } from '../model/model.js';
-import { Command, CONTROL_SLOTS, FAILURE_MESSAGE_BYTES, ioLayout, sliceOf, Slot, type WorkerSetup } from './engine.js';
+import { Command, CONTROL_SLOTS, FAILURE_MESSAGE_BYTES, ioLayout, ioNumbers, reduceShare, sliceOf, Slot, updateShare, type WorkerSetup } from './engine.js';
+import { OPTIMIZERS } from './optimizer.js';
 
 /**
- * A data-parallel worker: it owns one slice of the batch, runs forward and backward for it over the
- * shared heap when the main thread says so, and reports through the shared control array.
+ * A data-parallel worker: it owns one slice of the batch and one share of the parameters. When the main
+ * thread says so it runs forward and backward for its slice over the shared heap, sums its share of
+ * every slice's gradients, applies the optimizer to its share, and reports through the control array.
  */
 const setup = workerData as WorkerSetup;
 const kernels = 'plan' in setup.heap
@@ -23,7 +25,7 @@ const inputs = new Int32Array(setup.io, setup.index * layout.perWorker * 4, layo
 const targets = new Int32Array(setup.io, (setup.index * layout.perWorker + layout.ints) * 4, layout.ints);
 /** This thread's share of the streams of the current command (evaluation may use fewer than the training batch). */
 const rows = () => sliceOf(setup.index, setup.count, Atomics.load(control, Slot.Batch)).rows;
-const losses = new Float64Array(setup.io, layout.lossesByte, setup.count);
+const { losses, sums, update } = ioNumbers(setup.io, setup.count, setup.maxBatch, setup.seqLength);
 
 // The sequence starts at 0; commands the main thread sent before this thread started are not missed.
 let seen = 0;
@@ -39,6 +41,10 @@ for (;;) {
       model.forward(inputs, setup.seqLength, rows(), dropout);
       losses[setup.index] = model.loss(targets);
       model.backward(inputs, targets, 1 / (setup.seqLength * setup.batchSize));
+    } else if (command === Command.Reduce) {
+      sums[setup.index] = reduceShare(model, setup.index, setup.count);
+    } else if (command === Command.Update) {
+      updateShare(model, setup.index, setup.count, OPTIMIZERS[Atomics.load(control, Slot.Optimizer)], update[0], update[1], update[2]);
     } else if (command === Command.Score) {
       const n = rows();
       losses[setup.index] = n > 0 ? model.score(inputs, targets, Atomics.load(control, Slot.Steps), n) : 0;
