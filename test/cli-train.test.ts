@@ -192,6 +192,32 @@ describe('charnn train', () => {
     expect(ckpt.training.corpus.name).toBe('tinyshakespeare');
   });
 
+  it('--patience stops once that many evaluations in a row have not improved the best validation loss', () => {
+    // A small text and a large model: it soon learns the training text by heart and gets worse on the rest.
+    fs.writeFileSync(path.join(dir, 'small.txt'), syntheticText(2500, 3));
+    const args = ['train', 'small.txt', '--hidden', '64', '--layers', '1', '--batch-size', '4', '--seq-length', '16', '--lr', '0.01', '--eval-every', '5', '--json'];
+    const r = charnn([...args, '--patience', '3', '--max-iters', '2000'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const events = jsonEvents(r.stdout);
+    const done = events.at(-1);
+    expect(done).toMatchObject({ type: 'done', reason: 'patience' });
+    expect(done.iteration).toBeLessThan(2000);
+    const evals = events.filter((e) => e.type === 'eval');
+    const lastBest = evals.findLastIndex((e) => e.improved);
+    expect(evals.length - 1 - lastBest).toBe(3);
+    expect(evals.at(-1).iteration).toBe(done.iteration);
+    expect(readJson(path.join(dir, 'checkpoints/small/best.json')).training.lastValLoss).toBe(done.bestValLoss);
+    // Resumed with the same patience it stops at once; with more, it trains on.
+    const again = jsonEvents(charnn(['train', 'small.txt', '--resume', '--patience', '3', '--max-iters', '2000', '--json'], dir).stdout).at(-1);
+    expect(again).toMatchObject({ reason: 'patience', iteration: done.iteration });
+    const more = jsonEvents(charnn(['train', 'small.txt', '--resume', '--patience', '4', '--max-iters', '2000', '--json'], dir).stdout).at(-1);
+    expect(more.iteration).toBeGreaterThan(done.iteration);
+    // The line a person reads says why it stopped.
+    const human = charnn(['train', 'small.txt', '--resume', '--patience', '1', '--max-iters', '2000'], dir);
+    expect(human.stderr.trim().split('\n').at(-1)).toMatch(/^validation loss stopped improving \(--patience\) at iteration \d+/);
+    expectUsageError(['train', 'small.txt', '--force', '--val-frac', '0', '--patience', '2'], /--patience needs a validation loss.*--val-frac/);
+  });
+
   it('--val-max-chars scores only the first characters of the validation split; a costly validation is pointed out', () => {
     // TINY trains on 4 × 16 = 64 characters an iteration; evaluating every iteration, the ~600 characters
     // of validation cost more than the training in between.

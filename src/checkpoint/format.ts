@@ -26,6 +26,8 @@ export interface TrainingConfig {
   forgetBias: number;
   /** Validation scores at most this many characters, the first of the split (null: all of it). */
   valMaxChars: number | null;
+  /** Stop when this many evaluations in a row have not improved on the best validation loss (null: never). */
+  patience: number | null;
   maxEpochs: number | null;
   maxIters: number | null;
   /** Seconds of training for one invocation (not the whole run). */

@@ -14,7 +14,7 @@ const MODEL_OPTIONS = { model: 'cell', layers: 'layers', hidden: 'hiddenSize', d
 const CONFIG_OPTIONS = {
   seqLength: 'seqLength', batchSize: 'batchSize', valFrac: 'valFrac', optimizer: 'optimizer', lr: 'lr',
   lrDecay: 'lrDecay', lrDecayAfter: 'lrDecayAfter', gradClip: 'gradClip', seed: 'seed', maxEpochs: 'maxEpochs',
-  maxIters: 'maxIters', timeLimit: 'timeLimit', evalEvery: 'evalEvery', valMaxChars: 'valMaxChars', forgetBias: 'forgetBias',
+  maxIters: 'maxIters', timeLimit: 'timeLimit', evalEvery: 'evalEvery', valMaxChars: 'valMaxChars', patience: 'patience', forgetBias: 'forgetBias',
 } as const satisfies Record<string, keyof TrainingConfig>;
 
 export function registerTrain(program: Command): void {
@@ -40,6 +40,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--max-iters <n>', 'stop at this iteration in all (resumed runs included)').argParser(positiveInt))
     .addOption(new Option('--time-limit <duration>', 'stop this invocation after e.g. 90s, 10m, 1h').argParser(duration))
     .addOption(new Option('--eval-every <n>', 'measure validation loss and write checkpoints every n iterations').argParser(positiveInt).default(DEFAULT_CONFIG.evalEvery))
+    .addOption(new Option('--patience <evals>', 'stop when this many evaluations in a row have not improved the best validation loss').argParser(positiveInt))
     .addOption(new Option('--val-max-chars <n>', 'score at most this many characters of the validation split (its first ones) at each evaluation').argParser(positiveInt))
     .addOption(new Option('--checkpoint-dir <dir>', 'where latest.json and best.json go (default: checkpoints/<corpus name>)'))
     .addOption(new Option('--resume [checkpoint]', 'continue the run in the checkpoint folder, or from this checkpoint'))
@@ -52,6 +53,7 @@ export function registerTrain(program: Command): void {
 Examples:
   $ charnn train corpora/lighthouse.txt --time-limit 1m
   $ charnn train input.txt --layers 2 --hidden 256 --dropout 0.2 --max-epochs 20
+  $ charnn train input.txt --hidden 256 --patience 5     # stop once it starts to overfit
   $ charnn train input.txt --resume --max-epochs 40     # carry on, up to 40 epochs in all
   $ charnn train other.txt --init-from checkpoints/input/best.json`)
     .action(async (corpus: string, opts: Record<string, unknown>, command: Command) => {
@@ -154,7 +156,8 @@ function progressDisplay(): Display {
           break;
         case 'done': {
           if (interactive) spinner.stop();
-          const why = { 'max-iters': 'reached --max-iters', 'max-epochs': 'reached --max-epochs', 'time-limit': 'reached --time-limit', interrupted: 'interrupted' }[e.reason];
+          const why = { 'max-iters': 'reached --max-iters', 'max-epochs': 'reached --max-epochs', 'time-limit': 'reached --time-limit',
+            patience: 'validation loss stopped improving (--patience)', interrupted: 'interrupted' }[e.reason];
           const last = e.lastValLoss !== null && e.lastValLoss !== e.bestValLoss ? ` (last ${e.lastValLoss.toFixed(4)})` : '';
           const best = e.bestValLoss !== null ? `, best val loss ${e.bestValLoss.toFixed(4)}${last}` : '';
           line(`${why} at iteration ${e.iteration} (epoch ${e.epoch.toFixed(2)})${best}; saved ${e.latest}${e.best ? ` and ${e.best}` : ''}`);

@@ -32,6 +32,7 @@ export const DEFAULT_CONFIG: TrainingConfig = {
   seed: 1,
   forgetBias: DEFAULT_FORGET_BIAS,
   valMaxChars: null,
+  patience: null,
   maxEpochs: 50,
   maxIters: null,
   timeLimit: null,
@@ -46,18 +47,18 @@ const BEFORE_OPTION: Partial<TrainingConfig> = { forgetBias: 1 };
 
 /** Options that may change when a run is resumed; the rest would break the exact continuation. */
 const RESUMABLE: ReadonlySet<keyof TrainingConfig> = new Set([
-  'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery', 'valMaxChars',
+  'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery', 'valMaxChars', 'patience',
 ]);
 
 /** The flag of each training option, for messages. */
 export const OPTION_FLAGS: Record<keyof TrainingConfig | keyof Omit<ModelConfig, 'vocabSize'>, string> = {
   seqLength: '--seq-length', batchSize: '--batch-size', valFrac: '--val-frac', optimizer: '--optimizer',
   lr: '--lr', lrDecay: '--lr-decay', lrDecayAfter: '--lr-decay-after', gradClip: '--grad-clip', seed: '--seed', forgetBias: '--forget-bias',
-  maxEpochs: '--max-epochs', maxIters: '--max-iters', timeLimit: '--time-limit', evalEvery: '--eval-every', valMaxChars: '--val-max-chars',
+  maxEpochs: '--max-epochs', maxIters: '--max-iters', timeLimit: '--time-limit', evalEvery: '--eval-every', valMaxChars: '--val-max-chars', patience: '--patience',
   cell: '--model', hiddenSize: '--hidden', layers: '--layers', dropout: '--dropout',
 };
 
-export type StopReason = 'max-iters' | 'max-epochs' | 'time-limit' | 'interrupted';
+export type StopReason = 'max-iters' | 'max-epochs' | 'time-limit' | 'patience' | 'interrupted';
 
 export type TrainEvent =
   | { type: 'start'; corpus: string; chars: number; vocabSize: number; params: number; model: ModelConfig; config: TrainingConfig;
@@ -118,6 +119,9 @@ export async function train(options: TrainOptions): Promise<Extract<TrainEvent, 
   BatchStream.check(trainTokens.length, config.batchSize, config.seqLength, 'training');
   if (config.valFrac > 0 && valTokens.length < 2) {
     throw new UsageError(`the validation split (last ${config.valFrac} of the corpus) is too short to measure; raise --val-frac or use a longer corpus`);
+  }
+  if (config.patience !== null && valTokens.length < 2) {
+    throw new UsageError('--patience needs a validation loss to watch, and --val-frac 0 leaves none; drop --patience or give a --val-frac above 0');
   }
   const stream = new BatchStream(trainTokens, config.batchSize, config.seqLength);
 
@@ -225,6 +229,7 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     if (config.maxIters !== null && state.iteration >= config.maxIters) { reason = 'max-iters'; break; }
     if (config.maxEpochs !== null && epochOf(state, stream) >= config.maxEpochs) { reason = 'max-epochs'; break; }
     if (performance.now() - startTime >= timeLimitMs) { reason = 'time-limit'; break; }
+    if (config.patience !== null && evaluationsSinceBest(state) >= config.patience) { reason = 'patience'; break; }
     // Let signal handlers run between iterations (the step itself is synchronous).
     await new Promise((resolve) => setImmediate(resolve));
     if (options.signal?.aborted) { reason = 'interrupted'; break; }
@@ -354,6 +359,7 @@ export function validateConfig(c: TrainingConfig): void {
   positiveInt(c.evalEvery, 'evalEvery');
   positiveInt(c.maxIters, 'maxIters');
   positiveInt(c.valMaxChars, 'valMaxChars');
+  positiveInt(c.patience, 'patience');
   if (c.maxEpochs !== null && !(c.maxEpochs > 0)) throw new UsageError('--max-epochs must be a positive number');
   if (!(c.valFrac >= 0 && c.valFrac <= 0.5)) throw new UsageError('--val-frac must be between 0 and 0.5');
   if (!(c.lr > 0)) throw new UsageError('--lr must be a positive number');
@@ -375,6 +381,14 @@ function recordHistory(state: TrainingState, stream: BatchStream): void {
   const last = state.history[state.history.length - 1];
   if (last && last.iteration === state.iteration) state.history[state.history.length - 1] = point;
   else state.history.push(point);
+}
+
+/** Evaluations since the one that set the best validation loss (each history point is one evaluation). */
+export function evaluationsSinceBest(state: TrainingState): number {
+  if (state.bestValLoss === null) return 0;
+  let since = 0;
+  for (let i = state.history.length - 1; i >= 0 && state.history[i].valLoss !== state.bestValLoss; i--) since++;
+  return since;
 }
 
 function sourceOf(resume: string | true, latestFile: string): string {
