@@ -116,7 +116,7 @@ export class Model {
     this.paramRegion = P;
     this.workerStride = P + A;
     this.rowOffset = worker.rowOffset;
-    this.gradientOffset = 3 * P + worker.index * this.workerStride;
+    this.gradientOffset = this.gradientStart(worker.index);
     this.acts = allocateActivations(config, this.layers, new Arena(this.gradientOffset + P), options.maxBatch, options.maxSteps, this.gradientOffset);
     this.k = worker.kernels ?? createKernels(options.backend ?? defaultBackend(), Model.heapFloats(config, options.maxBatch, options.maxSteps, 1));
   }
@@ -156,8 +156,13 @@ export class Model {
 
   /** The gradients of data-parallel worker `index` on the shared heap (after a reduction, worker 0's hold the batch's). */
   gradientsOf(index: number): Float32Array {
-    const start = 3 * this.paramRegion + index * this.workerStride;
+    const start = this.gradientStart(index);
     return this.k.heap.subarray(start, start + this.paramRegion);
+  }
+
+  /** After the weights [P] and the optimizer state [2P], each worker has its gradients [P] and arena [A]. */
+  private gradientStart(index: number): number {
+    return 3 * this.paramRegion + index * this.workerStride;
   }
 
   /** Two more arrays of the parameters' layout for the optimizer (moments, velocities). */
