@@ -384,7 +384,7 @@ function recordHistory(state: TrainingState, stream: BatchStream): void {
 }
 
 /** Evaluations since the one that set the best validation loss (each history point is one evaluation). */
-export function evaluationsSinceBest(state: TrainingState): number {
+function evaluationsSinceBest(state: TrainingState): number {
   if (state.bestValLoss === null) return 0;
   let since = 0;
   for (let i = state.history.length - 1; i >= 0 && state.history[i].valLoss !== state.bestValLoss; i--) since++;
