@@ -1,0 +1,47 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { charnn, syntheticText, tempDir } from './helpers/cli.js';
+
+/** The measuring scripts BENCHMARKS.md quotes, run as a developer runs them. */
+const SCRIPTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../scripts');
+let dir: string;
+
+function script(name: string, args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(SCRIPTS, name), ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  dir = tempDir('scripts');
+  fs.writeFileSync(path.join(dir, 'corpus.txt'), syntheticText(5000));
+  const r = charnn(['train', 'corpus.txt', '--layers', '2', '--hidden', '16', '--seq-length', '16', '--batch-size', '4', '--max-iters', '60', '--eval-every', '30'], dir);
+  expect(r.code, r.stderr).toBe(0);
+});
+
+describe('scripts/state-diagnostics.mjs', () => {
+  it('scores the text as 1 to 64 streams, the 32-stream figure being what charnn eval reports', () => {
+    const r = script('state-diagnostics.mjs', ['checkpoints/corpus/best.json', 'corpus.txt']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = [...r.stdout.matchAll(/^ +(\d+) +(\d\.\d{4})$/gm)].map((m) => [Number(m[1]), Number(m[2])]);
+    expect(rows.map(([streams]) => streams)).toEqual([1, 4, 16, 32, 64]);
+    const evaluated = charnn(['eval', 'checkpoints/corpus/best.json', 'corpus.txt', '--json'], dir);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect(rows[3][1]).toBeCloseTo(JSON.parse(evaluated.stdout).lossNats, 4);
+  });
+
+  it('counts the saturated cells of every layer and state', () => {
+    const r = script('state-diagnostics.mjs', ['checkpoints/corpus/best.json', 'corpus.txt']);
+    const counts = [...r.stdout.matchAll(/L(\d)\.([hc]) (\d+) \((\d+)\)/g)];
+    expect(new Set(counts.map((m) => `L${m[1]}.${m[2]}`))).toEqual(new Set(['L0.h', 'L0.c', 'L1.h', 'L1.c']));
+    for (const m of counts) expect(Number(m[3])).toBeLessThanOrEqual(16); // of 16 cells
+  });
+
+  it('says how to call it when the arguments are missing', () => {
+    const r = script('state-diagnostics.mjs', []);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^usage: node scripts\/state-diagnostics\.mjs <checkpoint> <text file>/);
+  });
+});
