@@ -45,3 +45,13 @@ describe('scripts/state-diagnostics.mjs', () => {
     expect(r.stderr).toMatch(/^usage: node scripts\/state-diagnostics\.mjs <checkpoint> <text file>/);
   });
 });
+
+describe('scripts/bench-gemm.mjs', () => {
+  it('prints a GFLOP/s figure for each backend on every shape (a smoke test; the figures are not judged)', () => {
+    const r = script('bench-gemm.mjs', ['--seconds', '0.01']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = r.stdout.trim().split('\n').slice(1);
+    expect(rows).toHaveLength(11);
+    for (const row of rows) expect(row).toMatch(/\d+×\d+×\d+ +\d+\.\d\d +\d+\.\d\d$/);
+  });
+});
