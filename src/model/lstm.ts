@@ -3,17 +3,17 @@ import type { Arena, Param, ParamTable } from './layout.js';
 import { declareCell, inputProduct, inputProductBackward, StateBlock, type LayerInput, type RecurrentLayer } from './recurrent.js';
 
 /**
- * LSTM with fused gates: one Wx [I, 4H], one Wh [H, 4H], one bias [4H]; a gate row is [i | f | o | g]
- * (the order is fixed in src/kernels/kernels.ts). Per batch: one input GEMM for all steps, then per
- * step one recurrent GEMM and the fused cell kernel.
- */
-/**
  * The LSTM forget gates' initial bias (`train --forget-bias` overrides it). char-rnn, torch-rnn and
  * DESIGN.md use 1; with the state carried across a whole epoch that made many cells saturate into
  * constants, and 0 learned faster and better on every corpus we measured (BENCHMARKS.md).
  */
 export const DEFAULT_FORGET_BIAS = 0;
 
+/**
+ * LSTM with fused gates: one Wx [I, 4H], one Wh [H, 4H], one bias [4H]; a gate row is [i | f | o | g]
+ * (the order is fixed in src/kernels/kernels.ts). Per batch: one input GEMM for all steps, then per
+ * step one recurrent GEMM and the fused cell kernel.
+ */
 export class LstmLayer implements RecurrentLayer {
   readonly wx: Param; readonly wh: Param; readonly bias: Param;
   readonly h: StateBlock;
@@ -34,7 +34,7 @@ export class LstmLayer implements RecurrentLayer {
     this.c = new StateBlock(hiddenSize);
   }
 
-  /** Sets the forget-gate biases (DEFAULT_FORGET_BIAS unless asked otherwise); a positive one makes cells keep more from the start. */
+  /** Sets the forget-gate biases to `forgetBias`; a positive one makes cells keep more of their state from the start. */
   initialize(heap: Float32Array, forgetBias: number): void {
     const H = this.hiddenSize;
     heap.fill(forgetBias, this.bias.offset + H, this.bias.offset + 2 * H);
