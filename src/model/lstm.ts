@@ -5,7 +5,7 @@ import { declareCell, inputProduct, inputProductBackward, StateBlock, type Layer
 /**
  * The LSTM forget gates' initial bias (`train --forget-bias` overrides it). char-rnn, torch-rnn and
  * DESIGN.md use 1; with the state carried across a whole epoch that made many cells saturate into
- * constants, and 0 learned faster and better on every corpus we measured (BENCHMARKS.md).
+ * constants, and 0 learned faster and better on both corpora we measured (BENCHMARKS.md).
  */
 export const DEFAULT_FORGET_BIAS = 0;
 
