@@ -101,7 +101,8 @@ export class Model {
   readonly rowOffset: number;
 
   private readonly acts: Activations;
-  private readonly workerStride: number; // floats from one worker's gradients (and arena) to the next's
+  /** Floats from one data-parallel worker's gradients (and arena) to the next's on the shared heap. */
+  readonly workerStride: number;
   private lastSteps = 0;
   private lastBatch = 0;
   private droppedOut = false; // whether the last forward applied dropout

@@ -143,7 +143,7 @@ type Command = (typeof Command)[keyof typeof Command];
 /**
  * Slots of the control array (Int32); a worker that fails sets Failed and writes its message after the
  * slots. Batch and Steps give the size of a Score or Reset; each thread takes its share of the streams.
- * Optimizer is the index in OPTIMIZERS for an Update (whose numbers are in the io buffer, see ioLayout).
+ * Optimizer is the index in OPTIMIZERS for an Update (whose numbers are in the io buffer, see ioViews).
  */
 export const Slot = { Sequence: 0, Done: 1, Command: 2, Dropout: 3, Seed: 4, Iteration: 5, Failed: 6, Batch: 7, Steps: 8, Optimizer: 9 } as const;
 const CONTROL_SLOTS = 10;
@@ -173,31 +173,30 @@ export interface WorkerSetup {
   maxBatch: number;
   seqLength: number;
   control: SharedArrayBuffer;
-  /** Per worker: inputs and targets [T·rows] each (Int32), its loss and Σ g² (Float64); see ioLayout. */
+  /** Per worker: inputs and targets [T·rows] each (Int32), its loss and Σ g² (Float64); see ioViews. */
   io: SharedArrayBuffer;
 }
 
-/**
- * Byte layout of the shared io buffer: per worker inputs, targets (maxBatch·T ints each); then Float64s:
- * per worker its loss, per worker its share's Σ g², and an Update's lr, step and gradient scale.
- */
-export function ioLayout(count: number, maxBatch: number, seqLength: number) {
-  const ints = maxBatch * seqLength;
-  const perWorker = 2 * ints;
-  const lossesByte = Math.ceil((count * perWorker * 4) / 8) * 8;
-  const sumsByte = lossesByte + count * 8;
-  const updateByte = sumsByte + count * 8;
-  return { ints, perWorker, lossesByte, sumsByte, updateByte, bytes: updateByte + 3 * 8 };
+/** Bytes of the shared io buffer (see ioViews). */
+function ioBytes(count: number, maxBatch: number, seqLength: number): number {
+  return count * 2 * maxBatch * seqLength * 4 + (2 * count + 3) * 8;
 }
 
-/** The io buffer's Float64 parts, as both sides read them. */
-export function ioNumbers(io: SharedArrayBuffer, count: number, maxBatch: number, seqLength: number) {
-  const layout = ioLayout(count, maxBatch, seqLength);
+/**
+ * The shared io buffer as both sides read it: per worker its inputs and targets (maxBatch·T ints each),
+ * then Float64s: per worker its loss, per worker its share's Σ g², and an Update's lr, step and scale.
+ */
+export function ioViews(io: SharedArrayBuffer, count: number, maxBatch: number, seqLength: number) {
+  const ints = maxBatch * seqLength;
+  const numbers = count * 2 * ints * 4; // a multiple of 8: the Float64s start here
+  const intsOf = (w: number, which: 0 | 1) => new Int32Array(io, (2 * w + which) * ints * 4, ints);
   return {
-    losses: new Float64Array(io, layout.lossesByte, count),
-    sums: new Float64Array(io, layout.sumsByte, count),
+    inputs: Array.from({ length: count }, (_, w) => intsOf(w, 0)),
+    targets: Array.from({ length: count }, (_, w) => intsOf(w, 1)),
+    losses: new Float64Array(io, numbers, count),
+    sums: new Float64Array(io, numbers + count * 8, count),
     /** [lr, step, gradScale] of an Update. */
-    update: new Float64Array(io, layout.updateByte, 3),
+    update: new Float64Array(io, numbers + 2 * count * 8, 3),
   };
 }
 
@@ -212,20 +211,13 @@ class DataParallel implements TrainingEngine {
   readonly threads: number;
   private readonly workers: Worker[] = [];
   private readonly control: Int32Array;
-  private readonly inputs: Int32Array[] = [];
-  private readonly targets: Int32Array[] = [];
-  private readonly losses: Float64Array;
-  private readonly sums: Float64Array;
-  private readonly updateArgs: Float64Array;
-  private readonly stride: number; // floats between the gradient regions (and arenas) of two slices
+  private readonly io: ReturnType<typeof ioViews>;
   private readonly failureMessage: Uint8Array;
 
   constructor(private readonly o: EngineOptions) {
     const W = (this.threads = o.threads);
     const B = o.batchSize, T = o.seqLength;
     const maxBatch = Math.ceil(B / W);
-    const { paramRegion: P, arenaSize: A } = Model.sizes(o.config, maxBatch, T);
-    this.stride = P + A;
     const floats = Model.heapFloats(o.config, maxBatch, T, W);
     let kernels: Kernels;
     let heap: WorkerSetup['heap'];
@@ -243,13 +235,8 @@ class DataParallel implements TrainingEngine {
     const control = new SharedArrayBuffer(CONTROL_SLOTS * 4 + FAILURE_MESSAGE_BYTES);
     this.control = new Int32Array(control, 0, CONTROL_SLOTS);
     this.failureMessage = new Uint8Array(control, CONTROL_SLOTS * 4);
-    const layout = ioLayout(W, maxBatch, T);
-    const io = new SharedArrayBuffer(layout.bytes);
-    for (let w = 0; w < W; w++) {
-      this.inputs.push(new Int32Array(io, w * layout.perWorker * 4, layout.ints));
-      this.targets.push(new Int32Array(io, (w * layout.perWorker + layout.ints) * 4, layout.ints));
-    }
-    ({ losses: this.losses, sums: this.sums, update: this.updateArgs } = ioNumbers(io, W, maxBatch, T));
+    const io = new SharedArrayBuffer(ioBytes(W, maxBatch, T));
+    this.io = ioViews(io, W, maxBatch, T);
     for (let w = 1; w < W; w++) {
       const setup: WorkerSetup = {
         config: o.config, backend: o.backend, heap, floats, index: w, count: W, rowOffset: sliceOf(w, W, B).start,
@@ -303,8 +290,8 @@ class DataParallel implements TrainingEngine {
       const { start, rows } = this.slice(w, batch);
       for (let t = 0; t < steps; t++) {
         for (let b = 0; b < rows; b++) {
-          this.inputs[w][t * rows + b] = inputs[t * batch + start + b];
-          this.targets[w][t * rows + b] = targets[t * batch + start + b];
+          this.io.inputs[w][t * rows + b] = inputs[t * batch + start + b];
+          this.io.targets[w][t * rows + b] = targets[t * batch + start + b];
         }
       }
     }
@@ -317,26 +304,26 @@ class DataParallel implements TrainingEngine {
     this.run(Command.Step, () => {
       const m = this.model;
       m.zeroGradients();
-      m.forward(this.inputs[0], T, rows0, dropout);
-      this.losses[0] = m.loss(this.targets[0]);
-      m.backward(this.inputs[0], this.targets[0], scale);
+      m.forward(this.io.inputs[0], T, rows0, dropout);
+      this.io.losses[0] = m.loss(this.io.targets[0]);
+      m.backward(this.io.inputs[0], this.io.targets[0], scale);
     }, dropout);
     this.run(Command.Reduce, () => {
-      this.sums[0] = reduceShare(this.model, 0, this.threads);
+      this.io.sums[0] = reduceShare(this.model, 0, this.threads);
     });
     let loss = 0;
-    for (let w = 0; w < this.threads; w++) loss += this.losses[w];
+    for (let w = 0; w < this.threads; w++) loss += this.io.losses[w];
     return loss;
   }
 
   gradientSumOfSquares(): number {
     let sum = 0;
-    for (let w = 0; w < this.threads; w++) sum += this.sums[w];
+    for (let w = 0; w < this.threads; w++) sum += this.io.sums[w];
     return sum;
   }
 
   update(optimizer: OptimizerName, lr: number, step: number, gradScale: number): void {
-    this.updateArgs.set([lr, step, gradScale]);
+    this.io.update.set([lr, step, gradScale]);
     Atomics.store(this.control, Slot.Optimizer, OPTIMIZERS.indexOf(optimizer));
     this.run(Command.Update, () => updateShare(this.model, 0, this.threads, optimizer, lr, step, gradScale));
   }
@@ -346,10 +333,10 @@ class DataParallel implements TrainingEngine {
     this.shareOut(inputs, targets, steps, batch);
     const rows0 = this.slice(0, batch).rows;
     this.run(Command.Score, () => {
-      this.losses[0] = rows0 > 0 ? this.model.score(this.inputs[0], this.targets[0], steps, rows0) : 0;
+      this.io.losses[0] = rows0 > 0 ? this.model.score(this.io.inputs[0], this.io.targets[0], steps, rows0) : 0;
     }, null, batch, steps);
     let loss = 0;
-    for (let w = 0; w < this.threads; w++) loss += this.losses[w];
+    for (let w = 0; w < this.threads; w++) loss += this.io.losses[w];
     return loss;
   }
 
@@ -371,7 +358,7 @@ class DataParallel implements TrainingEngine {
     return this.blocks().map((base) => {
       const out = new Float32Array(this.o.batchSize * H);
       for (let w = 0; w < this.threads; w++) {
-        const { start, rows } = this.slice(w), at = base + w * this.stride;
+        const { start, rows } = this.slice(w), at = base + w * this.model.workerStride;
         out.set(heap.subarray(at, at + rows * H), start * H);
       }
       return out;
@@ -383,7 +370,7 @@ class DataParallel implements TrainingEngine {
     this.blocks().forEach((base, i) => {
       for (let w = 0; w < this.threads; w++) {
         const { start, rows } = this.slice(w);
-        heap.set(saved[i].subarray(start * H, (start + rows) * H), base + w * this.stride);
+        heap.set(saved[i].subarray(start * H, (start + rows) * H), base + w * this.model.workerStride);
       }
     });
   }

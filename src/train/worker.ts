@@ -2,7 +2,7 @@ import { workerData } from 'node:worker_threads';
 import { JsKernels } from '../kernels/js.js';
 import { WasmKernels } from '../kernels/wasm.js';
 import { Model } from '../model/model.js';
-import { Command, CONTROL_SLOTS, FAILURE_MESSAGE_BYTES, ioLayout, ioNumbers, reduceShare, sliceOf, Slot, updateShare, type WorkerSetup } from './engine.js';
+import { Command, CONTROL_SLOTS, FAILURE_MESSAGE_BYTES, ioViews, reduceShare, sliceOf, Slot, updateShare, type WorkerSetup } from './engine.js';
 import { OPTIMIZERS } from './optimizer.js';
 
 /**
@@ -20,12 +20,11 @@ const model = new Model(setup.config, {
 });
 const control = new Int32Array(setup.control, 0, CONTROL_SLOTS);
 const failureMessage = new Uint8Array(setup.control, CONTROL_SLOTS * 4, FAILURE_MESSAGE_BYTES);
-const layout = ioLayout(setup.count, setup.maxBatch, setup.seqLength);
-const inputs = new Int32Array(setup.io, setup.index * layout.perWorker * 4, layout.ints);
-const targets = new Int32Array(setup.io, (setup.index * layout.perWorker + layout.ints) * 4, layout.ints);
+const io = ioViews(setup.io, setup.count, setup.maxBatch, setup.seqLength);
+const inputs = io.inputs[setup.index], targets = io.targets[setup.index];
+const { losses, sums, update } = io;
 /** This thread's share of the streams of the current command (evaluation may use fewer than the training batch). */
 const rows = () => sliceOf(setup.index, setup.count, Atomics.load(control, Slot.Batch)).rows;
-const { losses, sums, update } = ioNumbers(setup.io, setup.count, setup.maxBatch, setup.seqLength);
 
 // The sequence starts at 0; commands the main thread sent before this thread started are not missed.
 let seen = 0;
