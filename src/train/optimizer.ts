@@ -27,7 +27,7 @@ const SGD_MOMENTUM = 0.9;
  * resumed run continues exactly. The arrays may be any matching share of the parameters: each element's
  * update depends on that element alone.
  */
-export function optimizerStep(name: OptimizerName, a: OptimizerArrays, lr: number, step: number, gradScale = 1): void {
+export function optimizerStep(name: OptimizerName, a: OptimizerArrays, lr: number, step: number, gradScale: number): void {
   const { weights: w, grads: g, state0: s0, state1: s1 } = a;
   const n = w.length;
   switch (name) {
