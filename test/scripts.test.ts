@@ -1,18 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { charnn, syntheticText, tempDir } from './helpers/cli.js';
+import { charnn, runNode, syntheticText, tempDir } from './helpers/cli.js';
 
 /** The measuring scripts BENCHMARKS.md quotes, run as a developer runs them. */
 const SCRIPTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../scripts');
 let dir: string;
 
-function script(name: string, args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(SCRIPTS, name), ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const script = (name: string, args: string[]) => runNode(path.join(SCRIPTS, name), args, dir);
 
 beforeAll(() => {
   dir = tempDir('scripts');

@@ -15,7 +15,12 @@ export interface RunResult {
 
 /** Runs `charnn ...args` to completion in `cwd`. */
 export function charnn(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): RunResult {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
+  return runNode(BIN, args, cwd, env);
+}
+
+/** Runs a Node script (the CLI, or one of scripts/) to completion in `cwd`. */
+export function runNode(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): RunResult {
+  const result = spawnSync(process.execPath, [file, ...args], {
     cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
