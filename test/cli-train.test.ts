@@ -163,6 +163,7 @@ describe('charnn train', () => {
     }
     expect(byDefault.config.forgetBias).toBe(0);
     expect(set.config.forgetBias).toBe(1);
+    expectUsageError(['train', 'corpus.txt', '--forget-bias', 'high', '--checkpoint-dir', 'fb-bad'], /--forget-bias.*'high' is invalid\. expected a number/);
   });
 
   it('trains on a text with thousands of distinct characters, emoji and CRLF', () => {
@@ -216,6 +217,7 @@ describe('charnn train', () => {
     const human = charnn(['train', 'small.txt', '--resume', '--patience', '1', '--max-iters', '2000'], dir);
     expect(human.stderr.trim().split('\n').at(-1)).toMatch(/^validation loss stopped improving \(--patience\) at iteration \d+/);
     expectUsageError(['train', 'small.txt', '--force', '--val-frac', '0', '--patience', '2'], /--patience needs a validation loss.*--val-frac/);
+    expectUsageError(['train', 'small.txt', '--force', '--patience', '0'], /--patience.*'0' is invalid\. expected a positive whole number/);
   });
 
   it('--val-max-chars scores only the first characters of the validation split; a costly validation is pointed out', () => {
