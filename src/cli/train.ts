@@ -32,7 +32,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--val-frac <f>', 'the last fraction of the corpus held out for validation').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.valFrac))
     .addOption(new Option('--optimizer <name>', 'optimizer').argParser(choice(OPTIMIZERS)).default(DEFAULT_CONFIG.optimizer))
     .addOption(new Option('--lr <rate>', 'learning rate').argParser(positiveNumber).default(DEFAULT_CONFIG.lr))
-    .addOption(new Option('--lr-schedule <name>', 'budget: warm up, then decay to a floor at the end of the budget (the default with --time-limit, --max-iters or --max-epochs); exp: --lr-decay every epoch (the default without); constant').argParser(choice(LR_SCHEDULES)))
+    .addOption(new Option('--lr-schedule <name>', 'budget: warm up, hold, then decay over the last 30% to a floor at the end of the budget (the default with --time-limit, --max-iters or --max-epochs); exp: --lr-decay every epoch (the default without); constant').argParser(choice(LR_SCHEDULES)))
     .addOption(new Option('--warmup <iters>', 'warm-up iterations of the budget schedule (default: 2% of the budget, at most 100)').argParser(positiveInt))
     .addOption(new Option('--lr-decay <factor>', 'multiply the learning rate by this every epoch after --lr-decay-after').argParser(positiveNumber).default(DEFAULT_CONFIG.lrDecay))
     .addOption(new Option('--lr-decay-after <epochs>', 'epochs before the learning rate starts to decay').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.lrDecayAfter))

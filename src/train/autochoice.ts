@@ -15,14 +15,16 @@ import { describeParams, type CellType } from '../model/model.js';
  *    weight it has (C ≥ K·P: a bigger one would be undertrained in the time) and has at most
  *    WEIGHTS_PER_CHAR weights per training character (a bigger one would only memorise the text).
  *    Weights count without the input matrix, which is a table look-up, not a product.
- * 2. Dropout from the passes the chosen model makes over the text (E = C / corpus length): none for a single
- *    pass, then DROPOUT_PER_EPOCH more for each further pass, at most DROPOUT_MAX.
+ * 2. Dropout from how far the chosen model can overfit the text: the passes it makes over it (E = C / corpus
+ *    length) times its weights per character of the corpus (P / corpus length). A small model reading the
+ *    text a few times has nothing to fear (x = E·P/N below 1: no dropout); then DROPOUT_PER_DOUBLING more
+ *    each time x doubles, at most DROPOUT_MAX, in steps of 0.05.
  * 3. Batch: 32 streams of 64 characters, fewer streams for a corpus too short to give each stream
  *    MIN_BATCHES_PER_EPOCH batches.
  */
 export const CHARS_PER_WEIGHT = 10;
 export const WEIGHTS_PER_CHAR = 2;
-export const DROPOUT_PER_EPOCH = 0.04;
+export const DROPOUT_PER_DOUBLING = 0.1;
 export const DROPOUT_MAX = 0.3;
 const HIDDEN_SIZES = [64, 128, 192, 256, 320, 384, 448, 512, 640, 768, 1024];
 const LAYERS = 2;
@@ -77,15 +79,17 @@ export function chooseModel(input: ChoiceInput): AutoChoice {
   const batchSize = input.batchSize ?? Math.max(1, Math.min(BATCH, Math.floor((input.trainChars - 1) / (MIN_BATCHES_PER_EPOCH * input.seqLength))));
   let hiddenSize = HIDDEN_SIZES[0];
   let chars = 0;
+  let weights = 0;
   for (const h of HIDDEN_SIZES) {
-    const weights = computeWeights(input.cell, LAYERS, h, input.vocabSize);
-    const c = budgetChars(input, batchSize, weights);
-    if (h !== HIDDEN_SIZES[0] && (c < CHARS_PER_WEIGHT * weights || weights > WEIGHTS_PER_CHAR * input.trainChars)) break;
+    const w = computeWeights(input.cell, LAYERS, h, input.vocabSize);
+    const c = budgetChars(input, batchSize, w);
+    if (h !== HIDDEN_SIZES[0] && (c < CHARS_PER_WEIGHT * w || w > WEIGHTS_PER_CHAR * input.trainChars)) break;
     hiddenSize = h;
     chars = c;
+    weights = w;
   }
-  const epochs = chars / input.trainChars;
-  const dropout = Math.round(Math.min(DROPOUT_MAX, Math.max(0, DROPOUT_PER_EPOCH * (epochs - 1))) * 20) / 20;
+  const overfit = (chars / input.trainChars) * (weights / input.trainChars);
+  const dropout = Math.round(Math.min(DROPOUT_MAX, Math.max(0, DROPOUT_PER_DOUBLING * Math.log2(overfit))) * 20) / 20;
   const budget = input.seconds !== null ? formatSeconds(input.seconds) : input.maxIters !== null && (input.maxEpochs === null || input.maxIters * batchSize * input.seqLength <= input.maxEpochs * input.trainChars)
     ? `${input.maxIters} iterations` : `${input.maxEpochs} epochs`;
   const message = `chose ${LAYERS}×${hiddenSize} ${input.cell.toUpperCase()}, dropout ${dropout}${input.batchSize === null ? `, batch ${batchSize}` : ''}, ` +

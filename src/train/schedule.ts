@@ -4,8 +4,9 @@ import type { ScheduleCycle, TrainingConfig } from '../checkpoint/format.js';
  * Learning-rate schedules.
  *
  * - `budget`: when the run has a budget (iterations, epochs or time), the rate warms up linearly over the
- *   first iterations, then follows a cosine from --lr down to LR_FLOOR × --lr, reached exactly at the last
- *   iteration of the budget (the horizon), so that the last weights are the best ones. A time budget becomes
+ *   first iterations, stays at --lr, and over the last DECAY_FRACTION of the budget falls in a straight
+ *   line to LR_FLOOR × --lr, reached exactly at the last iteration of the budget (the horizon), so that the
+ *   last weights are the best ones. A time budget becomes
  *   an iteration horizon from the speed measured after warm-up; the horizon is recorded in the checkpoint
  *   (`training.schedule`), so a resumed run continues the same curve.
  * - `exp`: char-rnn's — multiply by --lr-decay at the end of every epoch after --lr-decay-after.
@@ -16,6 +17,11 @@ export const LR_SCHEDULES: readonly LrScheduleName[] = ['budget', 'exp', 'consta
 
 /** The budget schedule ends at this fraction of --lr (BENCHMARKS.md: what was measured). */
 export const LR_FLOOR = 0.1;
+/**
+ * The rate stays at --lr after warm-up and decays over this last fraction of the budget, in a straight
+ * line: measured against a cosine over the whole budget and a cosine over the same fraction (BENCHMARKS.md).
+ */
+export const DECAY_FRACTION = 0.3;
 /** Default warm-up: this fraction of the budget, at most WARMUP_MAX iterations. */
 export const WARMUP_FRACTION = 0.02;
 export const WARMUP_MAX = 100;
@@ -32,9 +38,10 @@ export function budgetLr(cycle: ScheduleCycle, peak: number, iteration: number):
   if (t < warmup) return cycle.from + ((peak - cycle.from) * (t + 1)) / warmup;
   if (cycle.horizon === null) return peak;
   const floor = peak * LR_FLOOR;
-  const span = cycle.horizon - cycle.start - warmup;
-  const progress = span <= 0 ? 1 : Math.min(1, (t + 1 - warmup) / span);
-  return floor + (peak - floor) * 0.5 * (1 + Math.cos(Math.PI * progress));
+  const span = (cycle.horizon - cycle.start - warmup) * DECAY_FRACTION;
+  const decayStart = cycle.horizon - cycle.start - span;
+  const progress = span <= 0 ? 1 : Math.max(0, Math.min(1, (t + 1 - decayStart) / span));
+  return peak - (peak - floor) * progress;
 }
 
 /** The default warm-up for an iteration horizon of `iterations` from the cycle's start. */
