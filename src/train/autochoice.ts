@@ -22,14 +22,15 @@ import { describeParams, type CellType } from '../model/model.js';
  *    DROPOUT_PER_DOUBLING more each time x doubles, at most DROPOUT_MAX, in steps of 0.05.
  * 3. Batch: 32 streams of 64 characters, fewer streams for a corpus too short to give each stream
  *    MIN_BATCHES_PER_EPOCH batches.
- * 4. Learning rate (the peak of the budget schedule): LR_AT_128 for 128 units, falling as 1/√H for larger
- *    models, at most LR_AT_128 — --lr's default of 2e-3 (char-rnn's) learned markedly slower in short budgets.
+ * 4. Learning rate (the peak of the budget schedule): LR_AT_128 for 128 units, falling as 1/H for larger
+ *    models (Adam's step for a wider layer should be smaller in proportion), at most LR_AT_128; --lr's
+ *    default of 2e-3 (char-rnn's) learned markedly slower in short budgets.
  */
 export const CHARS_PER_WEIGHT = 10;
 export const DROPOUT_FROM = 2;
 export const DROPOUT_PER_DOUBLING = 0.1;
 export const DROPOUT_MAX = 0.3;
-export const LR_AT_128 = 4e-3;
+export const LR_AT_128 = 6e-3;
 const HIDDEN_SIZES = [64, 128, 192, 256, 320, 384, 448, 512, 640, 768, 1024];
 const LAYERS = 2;
 const BATCH = 32;
@@ -97,7 +98,7 @@ export function chooseModel(input: ChoiceInput): AutoChoice {
   const dropout = Math.round(Math.min(DROPOUT_MAX, Math.max(0, DROPOUT_PER_DOUBLING * Math.log2(overfit / DROPOUT_FROM))) * 20) / 20;
   const budget = input.seconds !== null ? formatSeconds(input.seconds) : input.maxIters !== null && (input.maxEpochs === null || input.maxIters * batchSize * input.seqLength <= input.maxEpochs * input.trainChars)
     ? `${input.maxIters} iterations` : `${input.maxEpochs} epochs`;
-  const lr = input.lr ?? Number((LR_AT_128 * Math.min(1, Math.sqrt(128 / hiddenSize))).toPrecision(2));
+  const lr = input.lr ?? Number((LR_AT_128 * Math.min(1, 128 / hiddenSize)).toPrecision(2));
   const message = `chose ${LAYERS}×${hiddenSize} ${input.cell.toUpperCase()}, dropout ${dropout}${input.batchSize === null ? `, batch ${batchSize}` : ''}` +
     `${input.lr === null ? `, lr ${lr}` : ''}, ` +
     `for ${formatChars(input.trainChars)} characters and ${budget}; give --layers/--hidden/--dropout to choose yourself`;
