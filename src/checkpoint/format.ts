@@ -1,3 +1,4 @@
+import type { CorpusRecord } from '../data/corpus.js';
 import { CELL_TYPES, describeParams, type ModelConfig } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
 import type { RngState } from '../util/rng.js';
@@ -110,7 +111,8 @@ export interface TrainingState {
   lastValLoss: number | null;
   seconds: number;
   history: HistoryPoint[];
-  corpus: { name: string; chars: number; sha256: string };
+  /** The text trained on: its files and hashes, to refuse resuming on another. */
+  corpus: CorpusRecord;
 }
 
 export interface Tensor {
