@@ -305,6 +305,18 @@ describe('readCorpus', () => {
       expect(c.record.name).toBe('b');
     });
 
+    it('forgets the characters a skipped file brought, renumbering the others', async () => {
+      // b.txt brings 'a' (before 'z', so 'z' is renumbered) and '!' before its invalid byte; both go with it.
+      const parts = ['z1.txt', 'b.txt', 'z2.txt'].map((name) => path.join(dir, 'rollback', name));
+      file('rollback/z1.txt', 'zzz');
+      file('rollback/b.txt', Uint8Array.of(0x61, 0x21, 0x7a, 0xff));
+      file('rollback/z2.txt', 'zy');
+      const c = await readCorpus(parts);
+      expect(c.vocab.chars).toEqual([DEFAULT_DOC_SEP, 'y', 'z']);
+      expect(textOf(c)).toBe(`zzz${DEFAULT_DOC_SEP}zy`);
+      expect(c.skipped).toEqual([{ path: parts[1], reason: 'not UTF-8: byte 0xFF at offset 3, line 1' }]);
+    });
+
     it('says what was wrong when no file is text', async () => {
       const err = await errorOf(() => readCorpus([path.join(root, '.DS_Store'), path.join(root, 'sub/latin1.txt')]));
       expect(err.message).toMatch(/^no text to learn from: skipped 2 files that are not readable UTF-8 text: .*; give UTF-8 text files/);

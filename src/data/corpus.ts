@@ -106,6 +106,7 @@ export async function readInputs(list: InputList, options: ReadOptions = {}): Pr
   for (const input of list.files) {
     const mark = tokenizer.mark();
     if (sepCodePoint >= 0 && tokenizer.length > 0) tokenizer.push(sepCodePoint);
+    tokenizer.beginText();
     const afterSep = tokenizer.length;
     const hash = createHash('sha256');
     let bytes = 0;
@@ -272,10 +273,13 @@ class NotText extends Error {
   }
 }
 
-interface Mark {
-  length: number;
-  vocabSize: number;
-}
+/**
+ * Keeping the tokens numbered in code-point order while new characters arrive costs a pass over the
+ * tokens so far for each character that sorts before one already seen. Text meets nearly all its
+ * characters early, so that is cheap and spares a pass over the whole corpus at the end; once this many
+ * tokens have been rewritten, new characters are numbered as they come and `finish` renumbers.
+ */
+const RENUMBER_BUDGET = 1 << 26;
 
 /**
  * A strict streaming UTF-8 decoder that writes tokens as it goes. It refuses NUL bytes (binary), stray
@@ -288,8 +292,13 @@ interface Mark {
 class Tokenizer {
   /** code point → token, −1 when not (yet) in the vocabulary. */
   private readonly table = new Int32Array(0x110000).fill(-1);
-  /** Without a given vocabulary: token → code point, in order of first appearance. */
-  private readonly codePoints: number[] = [];
+  /** Without a given vocabulary: token → code point, sorted while `sorted`, then in order of arrival. */
+  private codePoints: number[] = [];
+  private sorted = true;
+  /** Tokens rewritten so far to keep them in code-point order. */
+  private renumbered = 0;
+  /** Code points first seen in the current document. */
+  private docCodePoints: number[] = [];
   private out: TokenArray;
   private n = 0;
   // Decoder state between chunks: continuation bytes still needed, the code point so far, the smallest
@@ -299,7 +308,8 @@ class Tokenizer {
   private min = 0;
   private leadOffset = 0;
   private leadByte = 0;
-  private lines = 1;
+  /** Where the current document's text starts in the tokens (after its separator). */
+  private textStart = 0;
   private readonly unknownTotal = new Map<number, number>();
   private unknownDoc = new Map<number, number>();
 
@@ -312,18 +322,30 @@ class Tokenizer {
     return this.n;
   }
 
-  mark(): Mark {
+  /** A document starts: returns the token count to roll back to. */
+  mark(): number {
     this.need = 0;
-    this.lines = 1;
     this.unknownDoc = new Map();
-    return { length: this.n, vocabSize: this.codePoints.length };
+    this.docCodePoints = [];
+    return this.n;
   }
 
-  /** Forgets everything since `mark`: tokens, and code points first seen since. */
-  rollback(mark: Mark): void {
-    this.n = mark.length;
-    for (const cp of this.codePoints.splice(mark.vocabSize)) this.table[cp] = -1;
+  /** Forgets everything since `mark`: tokens, and the code points first seen since (renumbering the rest). */
+  rollback(mark: number): void {
+    this.n = mark;
     this.unknownDoc = new Map();
+    if (this.docCodePoints.length === 0) return;
+    const removed = new Set(this.docCodePoints);
+    this.docCodePoints = [];
+    const kept = this.codePoints.filter((cp) => !removed.has(cp));
+    for (const cp of removed) this.table[cp] = -1;
+    const renumber = new Int32Array(this.codePoints.length);
+    kept.forEach((cp, token) => (renumber[this.table[cp]] = token));
+    kept.forEach((cp, token) => (this.table[cp] = token));
+    if (kept.some((cp, token) => this.codePoints[token] !== cp)) {
+      for (let i = 0; i < this.n; i++) this.out[i] = renumber[this.out[i]];
+    }
+    this.codePoints = kept;
   }
 
   /** The document is kept: its unknown characters count. */
@@ -350,51 +372,76 @@ class Tokenizer {
   decode(chunk: Uint8Array, offset: number): void {
     const table = this.table;
     let out = this.out, n = this.n, need = this.need, cp = this.cp, min = this.min;
-    try {
-      for (let i = 0; i < chunk.length; i++) {
-        const b = chunk[i];
-        let char: number; // the code point this byte completes
-        if (need === 0) {
-          if (b >= 0x80) {
-            // A lead byte: how many continuation bytes follow, and the smallest code point that needs them.
-            if (b >= 0xc2 && b <= 0xdf) { need = 1; cp = b & 0x1f; min = 0x80; }
-            else if (b >= 0xe0 && b <= 0xef) { need = 2; cp = b & 0x0f; min = 0x800; }
-            else if (b >= 0xf0 && b <= 0xf4) { need = 3; cp = b & 0x07; min = 0x10000; }
-            else throw new NotText('utf8', offset + i, b, this.lines);
-            this.leadOffset = offset + i;
-            this.leadByte = b;
-            continue;
-          }
-          if (b === 0) throw new NotText('binary', offset + i, 0, this.lines);
-          if (b === 0x0a) this.lines++;
-          char = b;
-        } else {
-          if ((b & 0xc0) !== 0x80) throw new NotText('utf8', this.leadOffset, this.leadByte, this.lines);
-          cp = (cp << 6) | (b & 0x3f);
-          if (--need > 0) continue;
-          if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new NotText('utf8', this.leadOffset, this.leadByte, this.lines);
-          char = cp;
+    // A NotText thrown below leaves the state behind: the document is rolled back and the next one
+    // starts afresh (mark).
+    const length = chunk.length;
+    for (let i = 0; i < length; i++) {
+      if (need === 0) {
+        // The common case, a run of ASCII characters already in the vocabulary, in a tight loop.
+        let ascii: number, token: number;
+        while (i < length && (ascii = chunk[i]) < 0x80 && (token = table[ascii]) >= 0) {
+          out[n++] = token;
+          i++;
         }
-        let token = table[char];
-        if (token < 0) {
-          this.n = n;
-          token = this.tokenOf(char);
-          out = this.out; // it may have widened
-          if (token < 0) continue;
-        }
-        out[n++] = token;
+        if (i === length) break;
       }
-    } finally {
-      this.n = n;
-      this.need = need;
-      this.cp = cp;
-      this.min = min;
+      const b = chunk[i];
+      let char: number; // the code point this byte completes
+      if (need === 0) {
+        if (b >= 0x80) {
+          // A lead byte: how many continuation bytes follow, and the smallest code point that needs them.
+          if (b >= 0xc2 && b <= 0xdf) { need = 1; cp = b & 0x1f; min = 0x80; }
+          else if (b >= 0xe0 && b <= 0xef) { need = 2; cp = b & 0x0f; min = 0x800; }
+          else if (b >= 0xf0 && b <= 0xf4) { need = 3; cp = b & 0x07; min = 0x10000; }
+          else throw new NotText('utf8', offset + i, b, this.line(n));
+          this.leadOffset = offset + i;
+          this.leadByte = b;
+          continue;
+        }
+        char = b;
+      } else {
+        if ((b & 0xc0) !== 0x80) throw new NotText('utf8', this.leadOffset, this.leadByte, this.line(n));
+        cp = (cp << 6) | (b & 0x3f);
+        if (--need > 0) continue;
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new NotText('utf8', this.leadOffset, this.leadByte, this.line(n));
+        char = cp;
+      }
+      let token = table[char];
+      if (token < 0) {
+        // NUL has no token ever, so binary files cost nothing on the fast path.
+        if (char === 0) throw new NotText('binary', offset + i, 0, 1);
+        this.n = n;
+        token = this.tokenOf(char);
+        out = this.out; // it may have widened
+        if (token < 0) continue;
+      }
+      out[n++] = token;
     }
+    this.n = n;
+    this.need = need;
+    this.cp = cp;
+    this.min = min;
+  }
+
+  /** The document's text starts here (after the separator). */
+  beginText(): void {
+    this.textStart = this.n;
+  }
+
+  /**
+   * The 1-based line of the document that the decoder has reached with `n` tokens written: the line
+   * breaks are counted only when an error needs them, so the hot loop does not.
+   */
+  private line(n: number): number {
+    const newline = this.table[0x0a];
+    let lines = 1 + (this.unknownDoc.get(0x0a) ?? 0);
+    if (newline >= 0) for (let i = this.textStart; i < n; i++) if (this.out[i] === newline) lines++;
+    return lines;
   }
 
   /** A sequence cut short by the end of the document is invalid. */
   endDocument(): void {
-    if (this.need > 0) throw new NotText('utf8', this.leadOffset, this.leadByte, this.lines);
+    if (this.need > 0) throw new NotText('utf8', this.leadOffset, this.leadByte, this.line(this.n));
   }
 
   /** The token of a code point not in the table yet: a new one, or −1 (counted) with a given vocabulary. */
@@ -405,18 +452,34 @@ class Tokenizer {
       this.unknownDoc.set(cp, (this.unknownDoc.get(cp) ?? 0) + 1);
       return -1;
     }
-    const token = this.codePoints.length;
-    this.codePoints.push(cp);
-    this.table[cp] = token;
-    if (token === 0x100 || token === 0x10000) {
-      const wider = token === 0x100 ? new Uint16Array(this.out.length) : new Uint32Array(this.out.length);
+    const size = this.codePoints.length + 1;
+    if (size === 0x101 || size === 0x10001) {
+      const wider = size === 0x101 ? new Uint16Array(this.out.length) : new Uint32Array(this.out.length);
       wider.set(this.out.subarray(0, this.n));
       this.out = wider;
     }
+    this.docCodePoints.push(cp);
+    if (this.sorted && this.renumbered + this.n > RENUMBER_BUDGET) this.sorted = false;
+    if (!this.sorted) {
+      this.table[cp] = this.codePoints.length;
+      this.codePoints.push(cp);
+      return this.table[cp];
+    }
+    // Insert in code-point order: the tokens of the characters after it move up by one.
+    let token = this.codePoints.length;
+    while (token > 0 && this.codePoints[token - 1] > cp) token--;
+    if (token < this.codePoints.length) {
+      const out = this.out;
+      for (let i = 0; i < this.n; i++) if (out[i] >= token) out[i]++;
+      this.renumbered += this.n;
+      for (let k = token; k < this.codePoints.length; k++) this.table[this.codePoints[k]] = k + 1;
+    }
+    this.codePoints.splice(token, 0, cp);
+    this.table[cp] = token;
     return token;
   }
 
-  /** The tokens (renumbered in code-point order when the vocabulary was found here) and the vocabulary. */
+  /** The tokens (renumbered in code-point order if they are not yet) and the vocabulary. */
   finish(): { tokens: TokenArray; vocab: Vocab } {
     let tokens: TokenArray = this.out.subarray(0, this.n);
     if (this.fixed) return { tokens: trimmed(tokens, this.out.length), vocab: this.fixed };
