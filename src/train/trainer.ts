@@ -391,11 +391,12 @@ function newModel(options: TrainOptions, config: TrainingConfig, vocabSize: numb
   if (budgetGiven && given.layers === undefined && given.hiddenSize === undefined && given.dropout === undefined) {
     const choice = chooseModel({
       cell: model.cell, trainChars, vocabSize, seqLength: config.seqLength,
-      batchSize: options.config?.batchSize ?? null, seconds: config.timeLimit, maxIters: config.maxIters, maxEpochs: config.maxEpochs,
+      batchSize: options.config?.batchSize ?? null, lr: options.config?.lr ?? null, seconds: config.timeLimit, maxIters: config.maxIters, maxEpochs: config.maxEpochs,
       backend: options.backend, threads: options.threads ?? 1,
     });
     Object.assign(model, { layers: choice.layers, hiddenSize: choice.hiddenSize, dropout: choice.dropout });
     config.batchSize = choice.batchSize;
+    config.lr = choice.lr;
     config.autoChoice = choice;
   }
   return model;
