@@ -290,11 +290,12 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     if (performance.now() - startTime >= timeLimitMs) { reason = 'time-limit'; break; }
     if (config.patience !== null && evaluationsSinceBest(state) >= config.patience) { reason = 'patience'; break; }
     if (schedule.reachedHorizon(state.iteration)) { reason = 'time-limit'; break; } // a time budget's measured end
+    // An iteration's time, for a time budget's horizon: everything from here on but the evaluations.
+    const stepStart = performance.now();
     // Let signal handlers run between iterations (the step itself is synchronous).
     await new Promise((resolve) => setImmediate(resolve));
     if (options.signal?.aborted) { reason = 'interrupted'; break; }
 
-    const stepStart = performance.now();
     state.lr = schedule.lr(state.iteration, state.lr, cycleSeconds());
     stream.next(inputs, targets);
     const dropout = modelConfig.dropout > 0 ? { seed: config.seed, iteration: state.iteration } : null;
