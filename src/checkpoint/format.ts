@@ -47,6 +47,15 @@ export interface HistoryPoint {
   seconds: number;
 }
 
+/** A short sample recorded at an evaluation while training (`--sample-every`), from a fixed start and seed. */
+export interface TrainingSample {
+  iteration: number;
+  /** The validation loss measured at that evaluation, nats/char. */
+  valLoss: number | null;
+  temperature: number;
+  text: string;
+}
+
 /** Where training stands. */
 export interface TrainingState {
   iteration: number;
@@ -64,6 +73,8 @@ export interface TrainingState {
   lastValLoss: number | null;
   seconds: number;
   history: HistoryPoint[];
+  /** Samples recorded while training, oldest first, thinned to at most a few dozen (absent in older checkpoints). */
+  samples?: TrainingSample[];
   corpus: { name: string; chars: number; sha256: string };
 }
 

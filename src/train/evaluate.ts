@@ -74,18 +74,7 @@ const EVAL_STEPS = 64;
 export async function evaluateText(ckpt: Checkpoint, file: string, backend: BackendName): Promise<TextEvaluation> {
   const text = decodeUtf8Strict(await readTextFile(file), file);
   const vocab = Vocab.fromChars(ckpt.vocab);
-  const unknown = vocab.missing(text);
-  const unknownSet = new Set(unknown);
-  let unknownChars = 0;
-  let known = text;
-  if (unknown.length > 0) {
-    const kept: string[] = [];
-    for (const c of text) {
-      if (unknownSet.has(c)) unknownChars++;
-      else kept.push(c);
-    }
-    known = kept.join('');
-  }
+  const { known, unknownChars, unknown } = vocab.dropUnknown(text);
   const tokens = vocab.encode(known);
   if (tokens.length < 2) throw new UsageError(`${file} has fewer than two characters the model knows; nothing to score`);
   const model = modelFromCheckpoint(ckpt, { maxBatch: EVAL_BATCH, maxSteps: EVAL_STEPS, backend });
