@@ -33,6 +33,8 @@ export interface TrainingConfig {
   /** Seconds of training for one invocation (not the whole run). */
   timeLimit: number | null;
   evalEvery: number;
+  /** Record a sample every this many evaluations (0: never). */
+  sampleEvery: number;
 }
 
 export interface HistoryPoint {
@@ -158,6 +160,9 @@ export function parseCheckpoint(text: string, source: string): Checkpoint {
   }
   if (!Array.isArray(training.rng) || training.rng.length !== 4) fail('"training.rng" must be four numbers');
   if (!Array.isArray(training.history)) fail('"training.history" must be an array');
+  if (training.samples !== undefined && !(Array.isArray(training.samples) && training.samples.every(isTrainingSample))) {
+    fail('"training.samples" must be a list of { iteration, valLoss, temperature, text }');
+  }
   if (!isObject(doc.tensors)) fail('missing "tensors"');
 
   const raw = doc.tensors as Record<string, unknown>;
@@ -189,6 +194,11 @@ function checkModelConfig(value: unknown, fail: (problem: string) => never): Mod
   }
   if (typeof m.dropout !== 'number' || !(m.dropout >= 0 && m.dropout < 1)) fail('"model.dropout" must be in [0, 1)');
   return { cell: m.cell, vocabSize: m.vocabSize, hiddenSize: m.hiddenSize, layers: m.layers, dropout: m.dropout };
+}
+
+function isTrainingSample(v: unknown): boolean {
+  return isObject(v) && Number.isFinite(v.iteration) && (v.valLoss === null || Number.isFinite(v.valLoss)) &&
+    Number.isFinite(v.temperature) && typeof v.text === 'string';
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -17,6 +17,7 @@ import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { createEngine, trainingStep, type TrainingEngine } from './engine.js';
 import { evaluate } from './evaluate.js';
+import { addSample, sampleDue, TRAINING_SAMPLE, TrainingSampler } from './samples.js';
 
 export const DEFAULT_MODEL: Omit<ModelConfig, 'vocabSize'> = { cell: 'lstm', hiddenSize: 128, layers: 2, dropout: 0 };
 
@@ -37,6 +38,7 @@ export const DEFAULT_CONFIG: TrainingConfig = {
   maxIters: null,
   timeLimit: null,
   evalEvery: 200,
+  sampleEvery: 5,
 };
 
 /**
@@ -47,14 +49,14 @@ const BEFORE_OPTION: Partial<TrainingConfig> = { forgetBias: 1 };
 
 /** Options that may change when a run is resumed; the rest would break the exact continuation. */
 const RESUMABLE: ReadonlySet<keyof TrainingConfig> = new Set([
-  'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery', 'valMaxChars', 'patience',
+  'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery', 'valMaxChars', 'patience', 'sampleEvery',
 ]);
 
 /** The flag of each training option, for messages. */
 export const OPTION_FLAGS: Record<keyof TrainingConfig | keyof Omit<ModelConfig, 'vocabSize'>, string> = {
   seqLength: '--seq-length', batchSize: '--batch-size', valFrac: '--val-frac', optimizer: '--optimizer',
   lr: '--lr', lrDecay: '--lr-decay', lrDecayAfter: '--lr-decay-after', gradClip: '--grad-clip', seed: '--seed', forgetBias: '--forget-bias',
-  maxEpochs: '--max-epochs', maxIters: '--max-iters', timeLimit: '--time-limit', evalEvery: '--eval-every', valMaxChars: '--val-max-chars', patience: '--patience',
+  maxEpochs: '--max-epochs', maxIters: '--max-iters', timeLimit: '--time-limit', evalEvery: '--eval-every', sampleEvery: '--sample-every', valMaxChars: '--val-max-chars', patience: '--patience',
   cell: '--model', hiddenSize: '--hidden', layers: '--layers', dropout: '--dropout',
 };
 
@@ -67,6 +69,7 @@ export type TrainEvent =
       seconds: number; etaSeconds: number | null; lastValLoss: number | null }
   | { type: 'eval'; iteration: number; epoch: number; valLoss: number; bestValLoss: number; improved: boolean }
   | { type: 'checkpoint'; iteration: number; file: string }
+  | { type: 'sample'; iteration: number; temperature: number; text: string }
   | { type: 'warning'; message: string }
   | { type: 'done'; reason: StopReason; iteration: number; epoch: number; bestValLoss: number | null; lastValLoss: number | null;
       latest: string; best: string | null };
@@ -197,7 +200,8 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     state.rng = rng.state();
     return captureCheckpoint(engine, vocab, config, state);
   };
-  const evaluateAndSave = async (): Promise<void> => {
+  const sampler = new TrainingSampler(modelConfig, vocab, options.backend);
+  const evaluateAndSave = async (last: boolean): Promise<void> => {
     let improved = false;
     if (valTokens.length >= 2) {
       const valLoss = evaluate(engine, valScored, B, T).loss;
@@ -207,6 +211,11 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
       emit({ type: 'eval', iteration: state.iteration, epoch: epochOf(state, stream), valLoss, bestValLoss: state.bestValLoss!, improved });
     }
     recordHistory(state, stream);
+    if (sampleDue(state.iteration, config.evalEvery, config.sampleEvery, last)) {
+      const sample = { iteration: state.iteration, valLoss: state.lastValLoss, temperature: TRAINING_SAMPLE.temperature, text: sampler.sample(model.weights) };
+      state.samples = addSample(state.samples ?? [], sample);
+      emit({ type: 'sample', iteration: sample.iteration, temperature: sample.temperature, text: sample.text });
+    }
     const ckpt = snapshot();
     await saveCheckpoint(latestFile, ckpt);
     emit({ type: 'checkpoint', iteration: state.iteration, file: latestFile });
@@ -264,12 +273,12 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
       });
     }
     if (state.iteration % config.evalEvery === 0) {
-      await evaluateAndSave();
+      await evaluateAndSave(false);
       lastSavedIteration = state.iteration;
     }
   }
 
-  if (lastSavedIteration !== state.iteration) await evaluateAndSave();
+  if (lastSavedIteration !== state.iteration) await evaluateAndSave(true);
   const bestExists = await fs.pathExists(bestFile);
   const done = {
     type: 'done' as const, reason, iteration: state.iteration, epoch: epochOf(state, stream),
@@ -360,6 +369,7 @@ export function validateConfig(c: TrainingConfig): void {
   positiveInt(c.maxIters, 'maxIters');
   positiveInt(c.valMaxChars, 'valMaxChars');
   positiveInt(c.patience, 'patience');
+  if (!(Number.isInteger(c.sampleEvery) && c.sampleEvery >= 0)) throw new UsageError('--sample-every must be a whole number, 0 (off) or more');
   if (c.maxEpochs !== null && !(c.maxEpochs > 0)) throw new UsageError('--max-epochs must be a positive number');
   if (!(c.valFrac >= 0 && c.valFrac <= 0.5)) throw new UsageError('--val-frac must be between 0 and 0.5');
   if (!(c.lr > 0)) throw new UsageError('--lr must be a positive number');
