@@ -10,7 +10,7 @@ import { palette, SURPRISE_MAX_BITS } from '../src/cli/viz-colours.js';
 import { STATE_LEVELS } from '../src/cli/viz-page.js';
 // @ts-expect-error: a plain-JavaScript module of scripts/, shared with the screenshot script
 import { chromiumMissing, closeChromium, launchChromium, openVizPage } from '../scripts/chromium.mjs';
-import { charnnAsync, tempDir } from './helpers/cli.js';
+import { charnnAsync, runNodeAsync, tempDir } from './helpers/cli.js';
 import { handMadeCheckpoint } from './helpers/checkpoints.js';
 import { quotedText } from './helpers/texts.js';
 
@@ -98,6 +98,12 @@ describe.skipIf(missing !== null)('the viz page in a real browser (Chromium)', {
     expect(after).toEqual(Array.from({ length: 300 }, (_, i) => cellColour(target.layer, target.cell, i)));
     expect(await page.$eval('#cell-name', (el) => el.textContent)).toBe(`layer ${target.layer} cell ${target.cell}: tanh(c)`);
     expect(await page.$eval('#target', (el) => el.classList.contains('active'))).toBe(true);
+  });
+
+  it('scripts/viz-screenshot.mjs takes the README\'s screenshot of a page', async () => {
+    const r = await runNodeAsync(path.resolve('scripts/viz-screenshot.mjs'), ['page.html', 'shot.png'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'shot.png')).subarray(1, 4).toString()).toBe('PNG');
   });
 
   it('takes a screenshot', async () => {

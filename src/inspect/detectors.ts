@@ -61,7 +61,11 @@ export function textFeatures(chars: readonly string[]): Feature[] {
  */
 export function shownStates(trace: ActivationTrace): Float32Array[] {
   if (!trace.c) return trace.h;
-  return trace.c.map((c) => c.map(Math.tanh));
+  return trace.c.map((c) => {
+    const out = new Float32Array(c.length);
+    for (let i = 0; i < c.length; i++) out[i] = Math.tanh(c[i]);
+    return out;
+  });
 }
 
 export interface CellRef {
