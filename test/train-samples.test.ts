@@ -51,7 +51,7 @@ describe('train --sample-every', { timeout: 180_000 }, () => {
   });
 
   it('does not touch the training: N+M iterations equal N, stop, resume, M, byte for byte, and equal a run without samples', async () => {
-    const common = ['corpus.txt', ...TINY, '--layers', '2', '--dropout', '0.2', '--eval-every', '5', '--sample-every', '1'];
+    const common = ['corpus.txt', ...TINY, '--layers', '2', '--dropout', '0.2', '--eval-every', '5', '--sample-every', '1', '--lr-schedule', 'exp'];
     expect((await charnn(['train', ...common, '--max-iters', '24', '--checkpoint-dir', 'once'], dir)).code).toBe(0);
     expect((await charnn(['train', ...common, '--max-iters', '10', '--checkpoint-dir', 'twice'], dir)).code).toBe(0);
     expect((await charnn(['train', 'corpus.txt', '--resume', '--max-iters', '24', '--checkpoint-dir', 'twice', '--threads', '1'], dir)).code).toBe(0);

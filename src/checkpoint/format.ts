@@ -17,6 +17,10 @@ export interface TrainingConfig {
   valFrac: number;
   optimizer: 'adam' | 'rmsprop' | 'sgd';
   lr: number;
+  /** How the learning rate moves: `budget` (warm-up, then cosine to a floor at the budget's end), `exp` (char-rnn's decay) or `constant`. */
+  lrSchedule: 'budget' | 'exp' | 'constant';
+  /** Warm-up iterations of the budget schedule (null: 2% of the budget, at most 100). */
+  warmup: number | null;
   lrDecay: number;
   /** Epochs after which the learning rate starts decaying (once per epoch). */
   lrDecayAfter: number;
@@ -35,6 +39,45 @@ export interface TrainingConfig {
   evalEvery: number;
   /** Record a sample every this many evaluations (0: never). */
   sampleEvery: number;
+  /** The model, dropout and batch charnn chose for the corpus and the budget (null: the user's or the defaults). */
+  autoChoice: AutoChoice | null;
+}
+
+/** What the automatic choice picked, and from what. */
+export interface AutoChoice {
+  layers: number;
+  hiddenSize: number;
+  dropout: number;
+  batchSize: number;
+  /** Training characters of the corpus and its vocabulary. */
+  corpusChars: number;
+  vocabSize: number;
+  /** The budget it was chosen for: seconds, or training characters for an iteration or epoch budget. */
+  budgetSeconds: number | null;
+  budgetChars: number | null;
+  /** The line printed when training starts. */
+  message: string;
+}
+
+/**
+ * One cycle of the budget schedule: warm-up from `from` to --lr over `warmup` iterations from `start`, then
+ * a cosine down to the floor at `horizon`. A fresh run has one cycle from iteration 0; a resume with a new
+ * budget starts another.
+ */
+export interface ScheduleCycle {
+  start: number;
+  /** training.seconds when the cycle started. */
+  startSeconds: number;
+  /** Learning rate warm-up starts from (0 for a fresh run). */
+  from: number;
+  /** Warm-up iterations (null: a time budget still warming up, over its first 2%). */
+  warmup: number | null;
+  /** The iteration the rate reaches its floor and the run stops (null: a time budget not yet measured). */
+  horizon: number | null;
+  /** A time budget's seconds (null: an iteration or epoch budget). */
+  seconds: number | null;
+  /** The iteration the iteration or epoch budgets end at, if any (caps a time budget's horizon). */
+  iterationLimit: number | null;
 }
 
 export interface HistoryPoint {
@@ -68,6 +111,8 @@ export interface TrainingState {
   rng: RngState;
   /** The learning rate now (after decay). */
   lr: number;
+  /** The budget schedule's current cycle (null with the `exp` and `constant` schedules). */
+  schedule: ScheduleCycle | null;
   /** Optimizer updates made (Adam's bias correction). */
   optimizerSteps: number;
   smoothLoss: number | null;
