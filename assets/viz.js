@@ -31,8 +31,8 @@
   const shown = (c) => (c === '\n' ? '↵' : c === '\t' ? '⇥' : c === '\r' ? '␍' : c);
   const quoted = (c) => (c === ' ' ? 'space' : c === '\n' ? '↵ newline' : shown(c));
 
-  /** A lazily rendered view of the text: spans coloured by colourOf(i), made a block at a time. */
-  function makeView(container, colourOf) {
+  /** A lazily rendered view of the text, made a block at a time: span i coloured by entry colourOf(i) of the palette. */
+  function makeView(container, palette, colourOf) {
     const spans = [];
     const sentinel = document.createElement('div');
     sentinel.className = 'sentinel';
@@ -47,7 +47,7 @@
           span.textContent = shown(chars[i]);
           span.dataset.i = String(i);
           if (chars[i] === '\n') span.className = 'nl';
-          span.style.backgroundColor = view.colourOf(i);
+          paint(span, i);
           spans.push(span);
           fragment.append(span);
           if (chars[i] === '\n') fragment.append('\n');
@@ -56,9 +56,14 @@
         if (spans.length === N) sentinel.remove();
       },
       recolour() {
-        for (let i = 0; i < spans.length; i++) spans[i].style.backgroundColor = view.colourOf(i);
+        for (let i = 0; i < spans.length; i++) paint(spans[i], i);
       },
     };
+    function paint(span, i) {
+      const q = view.colourOf(i);
+      span.style.backgroundColor = palette.background[q];
+      span.style.color = palette.ink[q];
+    }
     view.renderMore();
     new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting) && spans.length < N) view.renderMore();
@@ -66,11 +71,11 @@
     return view;
   }
 
-  makeView(document.getElementById('surprise-text'), (i) => data.palettes.surprise[surpriseIndex(i)]);
+  makeView(document.getElementById('surprise-text'), data.palettes.surprise, surpriseIndex);
 
   // --- cells
   let current = { layer: data.cell.layer, cell: data.cell.cell, levels: cellLevels(data.cell.layer, data.cell.cell) };
-  const cellView = makeView(document.getElementById('cell-text'), (i) => data.palettes.cell[cellPaletteIndex(current.levels[i])]);
+  const cellView = makeView(document.getElementById('cell-text'), data.palettes.cell, (i) => cellPaletteIndex(current.levels[i]));
   const layerSelect = document.getElementById('layer'), cellInput = document.getElementById('cell');
   const cellName = document.getElementById('cell-name');
   function showCell(layer, cell) {

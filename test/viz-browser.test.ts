@@ -28,7 +28,7 @@ describe.skipIf(missing !== null)('the viz page in a real browser (Chromium)', {
   const cellColour = (layer: number, cell: number, i: number) => {
     const v = Math.max(-1, Math.min(1, states[layer - 1][i * 16 + cell]));
     const q = Math.round(((v + 1) / 2) * STATE_LEVELS);
-    return palette('cell')[Math.round((q / STATE_LEVELS) * 255)];
+    return palette('cell').background[Math.round((q / STATE_LEVELS) * 255)];
   };
 
   beforeAll(async () => {
@@ -63,7 +63,7 @@ describe.skipIf(missing !== null)('the viz page in a real browser (Chromium)', {
   it('shades every character by its surprisal', async () => {
     const shown = await colours('surprise-text', 400);
     const expected = trace.chars.slice(0, 400).map((a) =>
-      palette('surprise')[Math.min(255, Math.round((Math.round(a.surprisal * 1000) / 1000 / SURPRISE_MAX_BITS) * 255))]);
+      palette('surprise').background[Math.min(255, Math.round((Math.round(a.surprisal * 1000) / 1000 / SURPRISE_MAX_BITS) * 255))]);
     expect(shown.map(hex)).toEqual(expected);
     expect(new Set(expected).size).toBeGreaterThan(10);
   });

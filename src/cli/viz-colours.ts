@@ -26,10 +26,18 @@ export function cellColour(value: number): Rgb {
   return v < 0 ? mix(WHITE, BLUE, -v) : mix(WHITE, RED, v);
 }
 
-/** 256 CSS colours: entry q is the scale at q/255 of its range (what the page looks up for an 8-bit value). */
-export function palette(scale: 'surprise' | 'cell'): string[] {
-  return Array.from({ length: 256 }, (_, q) => {
-    const rgb = scale === 'surprise' ? surpriseColour((q / 255) * SURPRISE_MAX_BITS) : cellColour((q / 255) * 2 - 1);
-    return '#' + rgb.map((x) => x.toString(16).padStart(2, '0')).join('');
-  });
+/** The text colour that reads on a background: white on the dark ends of the scales, near-black elsewhere. */
+export function inkOn([r, g, b]: Rgb): Rgb {
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b < 128 ? [255, 255, 255] : [29, 29, 31];
+}
+
+const css = (rgb: Rgb) => '#' + rgb.map((x) => x.toString(16).padStart(2, '0')).join('');
+
+/**
+ * 256 CSS background colours and the text colour for each: entry q is the scale at q/255 of its range
+ * (what the page looks up).
+ */
+export function palette(scale: 'surprise' | 'cell'): { background: string[]; ink: string[] } {
+  const colours = Array.from({ length: 256 }, (_, q) => (scale === 'surprise' ? surpriseColour((q / 255) * SURPRISE_MAX_BITS) : cellColour((q / 255) * 2 - 1)));
+  return { background: colours.map(css), ink: colours.map((rgb) => css(inkOn(rgb))) };
 }

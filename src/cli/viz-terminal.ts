@@ -1,7 +1,7 @@
 import { Chalk, supportsColor } from 'chalk';
 import stringWidth from 'string-width';
 import type { ActivationTrace } from '../inspect/activations.js';
-import { cellColour, SURPRISE_MAX_BITS, surpriseColour, type Rgb } from './viz-colours.js';
+import { cellColour, inkOn, SURPRISE_MAX_BITS, surpriseColour, type Rgb } from './viz-colours.js';
 
 /** A cell to colour by: where it is, what it is called, and its value at every character. */
 export interface ShownCell {
@@ -37,7 +37,7 @@ function visible(char: string): string {
  */
 export function colouredText(trace: ActivationTrace, cell: ShownCell | null, level: 1 | 2 | 3, columns: number): string {
   const chalk = new Chalk({ level });
-  const paint = (rgb: Rgb, text: string) => chalk.bgRgb(...rgb).rgb(0, 0, 0)(text);
+  const paint = (rgb: Rgb, text: string) => chalk.bgRgb(...rgb).rgb(...inkOn(rgb))(text);
   const colourAt = (i: number): Rgb => (cell ? cellColour(cell.values[i]) : surpriseColour(trace.chars[i].surprisal));
   const legend = cell
     ? `layer ${cell.layer} cell ${cell.cell}, ${cell.label}: ` + [-1, -0.5, 0, 0.5, 1].map((v) => paint(cellColour(v), ` ${v > 0 ? '+' : v < 0 ? '−' : ''}${Math.abs(v)} `)).join('')
