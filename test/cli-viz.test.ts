@@ -146,7 +146,7 @@ describe('charnn viz refuses bad input with one line and exit 2', ROOM, () => {
   });
   it('an empty text', async () => {
     fs.writeFileSync(path.join(dir, 'empty.txt'), '');
-    await refuse(['empty.txt', '--out', 'x.html'], /empty\.txt is empty; give some text to show/);
+    await refuse(['empty.txt', '--out', 'x.html'], /empty\.txt is empty/);
     await refuse(['--text', '', '--out', 'x.html'], /the --text is empty/);
   });
   it('a text without a character the model knows', async () => await refuse(['--text', '€€', '--out', 'x.html'], /no characters the model knows/));

@@ -1,3 +1,4 @@
+import type { CorpusRecord } from '../data/corpus.js';
 import { CELL_TYPES, describeParams, type ModelConfig } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
 import type { RngState } from '../util/rng.js';
@@ -122,7 +123,8 @@ export interface TrainingState {
   history: HistoryPoint[];
   /** Samples recorded while training, oldest first, thinned to at most a few dozen (absent in older checkpoints). */
   samples?: TrainingSample[];
-  corpus: { name: string; chars: number; sha256: string };
+  /** The text trained on: its files and hashes, to refuse resuming on another. */
+  corpus: CorpusRecord;
 }
 
 export interface Tensor {

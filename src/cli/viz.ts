@@ -4,8 +4,8 @@ import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { Checkpoint } from '../checkpoint/format.js';
 import { loadCheckpoint } from '../checkpoint/store.js';
-import { decodeUtf8Strict, readTextFile } from '../data/corpus.js';
-import { describeChars } from '../data/vocab.js';
+import { describeSkipped, readCorpus } from '../data/corpus.js';
+import { describeChars, Vocab } from '../data/vocab.js';
 import { traceActivations } from '../inspect/activations.js';
 import { detectCells, saturatedCells, shownStates, textFeatures, type CellRef } from '../inspect/detectors.js';
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
@@ -60,9 +60,10 @@ Examples:
       const checkpointFile = opts.checkpoint ?? (await defaultCheckpoint('showing'));
       const ckpt = await loadCheckpoint(checkpointFile);
       if (opts.cell) checkCell(opts.cell, ckpt);
-      const { text, source } = await textToShow(textFile, opts, ckpt);
+      const { text, source, unknown } = await textToShow(textFile, opts, ckpt);
 
-      const trace = traceActivations(ckpt, text, { backend: opts.backend });
+      const traced = traceActivations(ckpt, text, { backend: opts.backend });
+      const trace = unknown ? { ...traced, unknownChars: unknown.count, unknown: unknown.chars } : traced;
       if (trace.unknownChars > 0) {
         process.stderr.write(style.yellow(`warning: ${trace.unknownChars} character(s) of ${source} are not in the model's vocabulary and were skipped: ${describeChars(trace.unknown)}`) + '\n');
       }
@@ -112,15 +113,25 @@ function shownCell(ref: CellRef, states: Float32Array[], H: number, label: strin
   return { ...ref, label, values };
 }
 
-async function textToShow(textFile: string | undefined, opts: VizOptions, ckpt: Checkpoint): Promise<{ text: string; source: string }> {
+/**
+ * The text to run the model over. A file is read as `eval` reads text (characters outside the model's
+ * vocabulary counted and left out while reading: `unknown`); a --text or a sample is a string, whose
+ * unknown characters activations() leaves out.
+ */
+async function textToShow(textFile: string | undefined, opts: VizOptions, ckpt: Checkpoint): Promise<{ text: string; source: string; unknown?: { chars: string[]; count: number } }> {
   if (opts.sample !== undefined) {
     const sampler = new Sampler(ckpt, { temperature: opts.temp, length: opts.sample, seed: opts.seed, backend: opts.backend });
     return { text: [...sampler.generate()].join(''), source: `a sample of ${opts.sample} characters at temperature ${opts.temp}` };
   }
-  const text = textFile !== undefined ? decodeUtf8Strict(await readTextFile(textFile), textFile) : opts.text!;
-  const source = textFile ?? '--text';
-  if (text.length === 0) throw new UsageError(`${source === '--text' ? 'the --text' : source} is empty; give some text to show`);
-  return { text, source };
+  if (textFile === undefined) {
+    if (opts.text!.length === 0) throw new UsageError('the --text is empty; give some text to show');
+    return { text: opts.text!, source: '--text' };
+  }
+  const vocab = Vocab.fromChars(ckpt.vocab);
+  const corpus = await readCorpus([textFile], { vocab, docSep: null });
+  if (corpus.skipped.length > 0) process.stderr.write(style.yellow(`warning: ${describeSkipped(corpus.skipped)}`) + '\n');
+  if (corpus.tokens.length === 0 && corpus.unknown.count === 0) throw new UsageError(`${textFile} is empty; give some text to show`);
+  return { text: vocab.decode(corpus.tokens), source: textFile, unknown: corpus.unknown };
 }
 
 /** Refuses an --out that cannot be written, before any work is done. */

@@ -13,15 +13,15 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `charnn ...args` to completion in `cwd`. */
-export function charnn(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): RunResult {
-  return runNode(BIN, args, cwd, env);
+/** Runs `charnn ...args` to completion in `cwd`; `input` is piped to its standard input. */
+export function charnn(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, input?: string | Uint8Array): RunResult {
+  return runNode(BIN, args, cwd, env, input);
 }
 
 /** Runs a Node script (the CLI, or one of scripts/) to completion in `cwd`. */
-export function runNode(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): RunResult {
+export function runNode(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, input?: string | Uint8Array): RunResult {
   const result = spawnSync(process.execPath, [file, ...args], {
-    cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000,
+    cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000, input,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
