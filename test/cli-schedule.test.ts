@@ -90,6 +90,20 @@ describe('the budget learning-rate schedule', { timeout: 180_000 }, () => {
     for (const [i, lr] of lrByIteration(resumed.stdout)) if (i % 10 === 0) expect(lr, `iteration ${i}`).toBe(single.get(i));
   });
 
+  it('a time budget is recorded as such, and the run ends by it (how many iterations that is depends on the machine)', () => {
+    // (So many epochs that the time ends the run on any machine.)
+    const r = charnn(['train', 'corpus.txt', ...SMALL, '--time-limit', '2s', '--max-epochs', '1000000', '--checkpoint-dir', 'timed', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const events = jsonEvents(r.stdout);
+    expect(events.at(-1)).toMatchObject({ type: 'done', reason: 'time-limit' });
+    const schedule = readJson(path.join(dir, 'timed/latest.json')).training.schedule;
+    expect(schedule).toMatchObject({ start: 0, from: 0, seconds: 2, iterationLimit: 1000000 * events[0].itersPerEpoch });
+    // Whatever the speed, the rate never goes above --lr nor below its floor.
+    for (const lr of lrByIteration(r.stdout).values()) expect(lr).toBeLessThanOrEqual(0.002);
+    for (const lr of lrByIteration(r.stdout).values()) expect(lr).toBeGreaterThan(0);
+    if (schedule.horizon !== null) expect(schedule.horizon).toBeGreaterThanOrEqual(events.at(-1).iteration);
+  });
+
   it('a resume with a new budget starts a new cycle: back up to --lr, down to the floor at the new end', () => {
     expect(charnn(['train', 'corpus.txt', ...SMALL, '--max-iters', '40', '--checkpoint-dir', 'cycles'], dir).code).toBe(0);
     const r = charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'cycles', '--max-iters', '100', '--warmup', '10', '--eval-every', '10', '--json'], dir);
@@ -109,12 +123,12 @@ describe('the automatic model choice', { timeout: 180_000 }, () => {
     const r = charnn(['train', 'corpus.txt', '--max-iters', '30', '--checkpoint-dir', 'auto'], dir);
     expect(r.code, r.stderr).toBe(0);
     const first = r.stderr.split('\n')[0];
-    expect(first).toMatch(/^chose 2×\d+ LSTM, dropout [\d.]+, batch \d+, for [\d.]+k characters and 30 iterations; give --layers\/--hidden\/--dropout to choose yourself$/);
+    expect(first).toMatch(/^chose 2×\d+ LSTM, dropout [\d.]+, batch \d+, lr [\d.e-]+, for [\d.]+k characters and 30 iterations; give --layers\/--hidden\/--dropout to choose yourself$/);
     const ckpt = readJson(path.join(dir, 'auto/latest.json'));
     const choice = ckpt.config.autoChoice;
     expect(first).toBe(choice.message);
     expect(ckpt.model).toMatchObject({ layers: choice.layers, hiddenSize: choice.hiddenSize, dropout: choice.dropout });
-    expect(ckpt.config.batchSize).toBe(choice.batchSize);
+    expect(ckpt.config).toMatchObject({ batchSize: choice.batchSize, lr: choice.lr });
     const chars = fs.readFileSync(path.join(dir, 'corpus.txt'), 'utf8').length;
     expect(choice).toMatchObject({ corpusChars: chars - Math.floor(chars * 0.1), vocabSize: ckpt.model.vocabSize, budgetChars: 30 * choice.batchSize * 64 });
   });
@@ -123,6 +137,9 @@ describe('the automatic model choice', { timeout: 180_000 }, () => {
     const batch = jsonEvents(charnn(['train', 'corpus.txt', '--max-iters', '5', '--batch-size', '4', '--checkpoint-dir', 'auto-batch', '--json'], dir).stdout)[0];
     expect(batch.config.autoChoice).toMatchObject({ batchSize: 4 });
     expect(batch.config.batchSize).toBe(4);
+    const lr = jsonEvents(charnn(['train', 'corpus.txt', '--max-iters', '5', '--lr', '0.001', '--checkpoint-dir', 'auto-lr', '--json'], dir).stdout)[0];
+    expect(lr.config).toMatchObject({ lr: 0.001, autoChoice: { lr: 0.001 } });
+    expect(lr.config.autoChoice.message).not.toMatch(/lr/);
     for (const flag of [['--hidden', '24'], ['--layers', '1'], ['--dropout', '0.1']]) {
       const start = jsonEvents(charnn(['train', 'corpus.txt', '--max-iters', '2', ...flag, '--force', '--checkpoint-dir', 'mine', '--json'], dir).stdout)[0];
       expect(start.config.autoChoice, flag[0]).toBeNull();
@@ -161,12 +178,12 @@ describe('the schedule and the choice as functions', () => {
 
   it('the choice grows with the budget and the corpus, and gives dropout to many passes', () => {
     const base: ChoiceInput = {
-      cell: 'lstm', trainChars: 1_000_000, vocabSize: 65, seqLength: 64, batchSize: null, seconds: 600, maxIters: null, maxEpochs: 50, backend: 'wasm', threads: 2,
+      cell: 'lstm', trainChars: 1_000_000, vocabSize: 65, seqLength: 64, batchSize: null, lr: null, seconds: 600, maxIters: null, maxEpochs: 50, backend: 'wasm', threads: 2,
     };
     const sizes = [60, 600, 3600, 36000].map((seconds) => chooseModel({ ...base, seconds }).hiddenSize);
     for (let i = 1; i < sizes.length; i++) expect(sizes[i]).toBeGreaterThanOrEqual(sizes[i - 1]);
     expect(sizes[3]).toBeGreaterThan(sizes[0]);
-    // A tiny text caps the model whatever the time.
+    // A tiny text caps the model whatever the time (the default 50 epochs end the run first).
     expect(chooseModel({ ...base, trainChars: 20_000, seconds: 36000 }).hiddenSize).toBeLessThan(sizes[3]);
     // Many passes over a small text bring dropout.
     expect(chooseModel({ ...base, trainChars: 100_000, seconds: 3600 }).dropout).toBeGreaterThan(0);

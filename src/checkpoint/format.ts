@@ -50,6 +50,7 @@ export interface AutoChoice {
   hiddenSize: number;
   dropout: number;
   batchSize: number;
+  lr: number;
   /** Training characters of the corpus and its vocabulary. */
   corpusChars: number;
   vocabSize: number;

@@ -299,11 +299,12 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     if (performance.now() - startTime >= timeLimitMs) { reason = 'time-limit'; break; }
     if (config.patience !== null && evaluationsSinceBest(state) >= config.patience) { reason = 'patience'; break; }
     if (schedule.reachedHorizon(state.iteration)) { reason = 'time-limit'; break; } // a time budget's measured end
+    // An iteration's time, for a time budget's horizon: everything from here on but the evaluations.
+    const stepStart = performance.now();
     // Let signal handlers run between iterations (the step itself is synchronous).
     await new Promise((resolve) => setImmediate(resolve));
     if (options.signal?.aborted) { reason = 'interrupted'; break; }
 
-    const stepStart = performance.now();
     state.lr = schedule.lr(state.iteration, state.lr, cycleSeconds());
     stream.next(inputs, targets);
     const dropout = modelConfig.dropout > 0 ? { seed: config.seed, iteration: state.iteration } : null;
@@ -400,11 +401,12 @@ function newModel(options: TrainOptions, config: TrainingConfig, vocabSize: numb
   if (budgetGiven && given.layers === undefined && given.hiddenSize === undefined && given.dropout === undefined) {
     const choice = chooseModel({
       cell: model.cell, trainChars, vocabSize, seqLength: config.seqLength,
-      batchSize: options.config?.batchSize ?? null, seconds: config.timeLimit, maxIters: config.maxIters, maxEpochs: config.maxEpochs,
+      batchSize: options.config?.batchSize ?? null, lr: options.config?.lr ?? null, seconds: config.timeLimit, maxIters: config.maxIters, maxEpochs: config.maxEpochs,
       backend: options.backend, threads: options.threads ?? 1,
     });
     Object.assign(model, { layers: choice.layers, hiddenSize: choice.hiddenSize, dropout: choice.dropout });
     config.batchSize = choice.batchSize;
+    config.lr = choice.lr;
     config.autoChoice = choice;
   }
   return model;
