@@ -38,6 +38,8 @@ export interface TrainingConfig {
   /** Seconds of training for one invocation (not the whole run). */
   timeLimit: number | null;
   evalEvery: number;
+  /** Record a sample every this many evaluations (0: never). */
+  sampleEvery: number;
   /** The model, dropout and batch charnn chose for the corpus and the budget (null: the user's or the defaults). */
   autoChoice: AutoChoice | null;
 }
@@ -92,6 +94,15 @@ export interface HistoryPoint {
   seconds: number;
 }
 
+/** A short sample recorded at an evaluation while training (`--sample-every`), from a fixed start and seed. */
+export interface TrainingSample {
+  iteration: number;
+  /** The validation loss measured at that evaluation, nats/char. */
+  valLoss: number | null;
+  temperature: number;
+  text: string;
+}
+
 /** Where training stands. */
 export interface TrainingState {
   iteration: number;
@@ -111,6 +122,8 @@ export interface TrainingState {
   lastValLoss: number | null;
   seconds: number;
   history: HistoryPoint[];
+  /** Samples recorded while training, oldest first, thinned to at most a few dozen (absent in older checkpoints). */
+  samples?: TrainingSample[];
   /** The text trained on: its files and hashes, to refuse resuming on another. */
   corpus: CorpusRecord;
 }
@@ -195,6 +208,9 @@ export function parseCheckpoint(text: string, source: string): Checkpoint {
   }
   if (!Array.isArray(training.rng) || training.rng.length !== 4) fail('"training.rng" must be four numbers');
   if (!Array.isArray(training.history)) fail('"training.history" must be an array');
+  if (training.samples !== undefined && !(Array.isArray(training.samples) && training.samples.every(isTrainingSample))) {
+    fail('"training.samples" must be a list of { iteration, valLoss, temperature, text }');
+  }
   if (!isObject(doc.tensors)) fail('missing "tensors"');
 
   const raw = doc.tensors as Record<string, unknown>;
@@ -226,6 +242,11 @@ function checkModelConfig(value: unknown, fail: (problem: string) => never): Mod
   }
   if (typeof m.dropout !== 'number' || !(m.dropout >= 0 && m.dropout < 1)) fail('"model.dropout" must be in [0, 1)');
   return { cell: m.cell, vocabSize: m.vocabSize, hiddenSize: m.hiddenSize, layers: m.layers, dropout: m.dropout };
+}
+
+function isTrainingSample(v: unknown): boolean {
+  return isObject(v) && Number.isFinite(v.iteration) && (v.valLoss === null || Number.isFinite(v.valLoss)) &&
+    Number.isFinite(v.temperature) && typeof v.text === 'string';
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
