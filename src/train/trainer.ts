@@ -5,10 +5,11 @@ import {
   optimizerTensorName, stateTensorName,
   type Checkpoint, type HistoryPoint, type Tensor, type TrainingConfig, type TrainingState,
 } from '../checkpoint/format.js';
+import { lockCheckpointFolder } from '../checkpoint/lock.js';
 import { BEST, LATEST, loadCheckpoint, saveCheckpoint } from '../checkpoint/store.js';
 import { copyWeights } from '../checkpoint/weights.js';
 import { BatchStream, splitTrainVal } from '../data/batches.js';
-import { readCorpus } from '../data/corpus.js';
+import { readCorpus, type Corpus } from '../data/corpus.js';
 import { Vocab, type TokenArray } from '../data/vocab.js';
 import type { BackendName } from '../kernels/index.js';
 import type { ModelConfig } from '../model/model.js';
@@ -39,12 +40,6 @@ export const DEFAULT_CONFIG: TrainingConfig = {
   evalEvery: 200,
 };
 
-/**
- * What runs started before an option existed used, where that differs from today's default: their
- * checkpoints lack the option. Every run before `--forget-bias` started its forget gates at 1.
- */
-const BEFORE_OPTION: Partial<TrainingConfig> = { forgetBias: 1 };
-
 /** Options that may change when a run is resumed; the rest would break the exact continuation. */
 const RESUMABLE: ReadonlySet<keyof TrainingConfig> = new Set([
   'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery', 'valMaxChars', 'patience',
@@ -57,6 +52,9 @@ export const OPTION_FLAGS: Record<keyof TrainingConfig | keyof Omit<ModelConfig,
   maxEpochs: '--max-epochs', maxIters: '--max-iters', timeLimit: '--time-limit', evalEvery: '--eval-every', valMaxChars: '--val-max-chars', patience: '--patience',
   cell: '--model', hiddenSize: '--hidden', layers: '--layers', dropout: '--dropout',
 };
+
+/** Training stops as diverged when the smoothed loss grows past this multiple of its start (char-rnn's rule). */
+const DIVERGENCE_FACTOR = 3;
 
 export type StopReason = 'max-iters' | 'max-epochs' | 'time-limit' | 'patience' | 'interrupted';
 
@@ -106,9 +104,19 @@ export async function train(options: TrainOptions): Promise<Extract<TrainEvent, 
   const corpus = await readCorpus(options.corpusPath);
   const corpusSha = createHash('sha256').update(corpus.text).digest('hex');
   const checkpointDir = options.checkpointDir ?? path.join('checkpoints', corpus.name);
+  // One run per folder, for the whole run, taken before looking at what the folder holds.
+  const lock = lockCheckpointFolder(checkpointDir);
+  try {
+    if (lock.note !== null) options.onEvent?.({ type: 'warning', message: lock.note });
+    return await trainInFolder(options, corpus, corpusSha, checkpointDir);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainInFolder(options: TrainOptions, corpus: Corpus, corpusSha: string, checkpointDir: string): Promise<Extract<TrainEvent, { type: 'done' }>> {
   const latestFile = path.join(checkpointDir, LATEST);
   const bestFile = path.join(checkpointDir, BEST);
-
   const setup = options.resume !== undefined
     ? await resumeSetup(options, options.resume === true ? latestFile : options.resume, corpusSha, corpus.name)
     : await freshSetup(options, corpus.text, latestFile);
@@ -207,11 +215,10 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
       emit({ type: 'eval', iteration: state.iteration, epoch: epochOf(state, stream), valLoss, bestValLoss: state.bestValLoss!, improved });
     }
     recordHistory(state, stream);
-    const ckpt = snapshot();
-    await saveCheckpoint(latestFile, ckpt);
+    // Without a validation split, the latest weights are the best we know. best.json goes first, so that
+    // latest.json never records a best that best.json does not hold yet.
+    await saveCheckpoint(improved || valTokens.length < 2 ? [bestFile, latestFile] : latestFile, snapshot());
     emit({ type: 'checkpoint', iteration: state.iteration, file: latestFile });
-    // Without a validation split, the latest weights are the best we know.
-    if (improved || valTokens.length < 2) await saveCheckpoint(bestFile, ckpt);
   };
 
   const inputs = new Int32Array(B * T);
@@ -220,6 +227,9 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
   const secondsBefore = state.seconds;
   const itersBefore = state.iteration;
   let lastEmit = 0;
+  // The loss this invocation started from, but no less than a model that knows nothing (ln V): a resumed
+  // run whose first batch happens to be easy is not taken for diverging.
+  let startLoss: number | null = null;
   let lastSavedIteration = start && options.resume !== undefined ? state.iteration : -1;
   let reason: StopReason;
   const timeLimitMs = config.timeLimit !== null ? config.timeLimit * 1000 : Infinity;
@@ -239,10 +249,15 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     const { loss, gradNorm } = trainingStep(engine, inputs, targets, dropout, config, state.lr, state.optimizerSteps + 1);
     if (!Number.isFinite(loss)) throw diverged(state, `loss ${loss}`, latestFile, lastSavedIteration);
     if (!Number.isFinite(gradNorm)) throw diverged(state, `gradient norm ${gradNorm}`, latestFile, lastSavedIteration);
+    const smoothLoss = state.smoothLoss === null ? loss : 0.95 * state.smoothLoss + 0.05 * loss;
+    startLoss ??= Math.max(loss, Math.log(vocab.size));
+    if (smoothLoss > DIVERGENCE_FACTOR * startLoss) {
+      throw diverged(state, `loss ${smoothLoss.toFixed(2)}, over ${DIVERGENCE_FACTOR}× the ${startLoss.toFixed(2)} it started at`, latestFile, lastSavedIteration);
+    }
     state.optimizerSteps++;
     engine.carryState();
     state.iteration++;
-    state.smoothLoss = state.smoothLoss === null ? loss : 0.95 * state.smoothLoss + 0.05 * loss;
+    state.smoothLoss = smoothLoss;
     if (stream.cursor === 0) {
       // The streams wrapped: a new epoch starts from a zero state, and the learning rate may decay.
       state.epoch++;
@@ -317,8 +332,8 @@ async function resumeSetup(options: TrainOptions, file: string, corpusSha: strin
   if (checkpoint.training.corpus.sha256 !== corpusSha) {
     throw new UsageError(`${file} was trained on a different corpus (${checkpoint.training.corpus.name}), not on this ${corpusName}; to fine-tune on it use --init-from ${file}`);
   }
-  // Options added since the checkpoint was written take the value such runs used.
-  const saved = { ...DEFAULT_CONFIG, ...BEFORE_OPTION, ...checkpoint.config };
+  // Options added since the checkpoint was written have the value such runs used (the format's defaults).
+  const saved = checkpoint.config;
   const given = options.config ?? {};
   for (const key of Object.keys(given) as (keyof TrainingConfig)[]) {
     if (!RESUMABLE.has(key) && given[key] !== saved[key]) {
@@ -375,7 +390,7 @@ function epochOf(state: TrainingState, stream: BatchStream): number {
 
 function recordHistory(state: TrainingState, stream: BatchStream): void {
   const point: HistoryPoint = {
-    iteration: state.iteration, epoch: epochOf(state, stream), trainLoss: state.smoothLoss ?? NaN,
+    iteration: state.iteration, epoch: epochOf(state, stream), trainLoss: state.smoothLoss,
     valLoss: state.lastValLoss, seconds: state.seconds,
   };
   const last = state.history[state.history.length - 1];
@@ -397,9 +412,10 @@ function sourceOf(resume: string | true, latestFile: string): string {
 
 function diverged(state: TrainingState, what: string, latestFile: string, lastSaved: number): RuntimeFailure {
   const kept = lastSaved >= 0 ? `the last good checkpoint (iteration ${lastSaved}) is kept in ${latestFile}` : 'no checkpoint was written';
-  return new RuntimeFailure(
-    `training diverged at iteration ${state.iteration + 1} (${what}); ${kept}; lower the learning rate, e.g. --lr ${(state.lr / 3).toPrecision(2)}`,
-  );
+  // A tenth of the rate that diverged, but no more than the default, which trains most corpora.
+  const lr = Number(Math.min(state.lr / 10, DEFAULT_CONFIG.lr).toPrecision(2));
+  const again = lastSaved >= 0 ? ` (with --resume to continue from iteration ${lastSaved})` : '';
+  return new RuntimeFailure(`training diverged at iteration ${state.iteration + 1} (${what}); ${kept}; lower the learning rate${again}, e.g. --lr ${lr}`);
 }
 
 /** Everything of the model a checkpoint holds: weights, optimizer state and the carried hidden state. */
