@@ -23,7 +23,7 @@ describe('charnn info', () => {
     expect(r.stdout).toMatch(/model +1×16 LSTM, \d+ parameters/);
     expect(r.stdout).toMatch(/vocabulary +\d+ characters: ↵␠/);
     expect(r.stdout).toMatch(new RegExp(`corpus +corpus \\(${corpus.length} characters\\)`));
-    expect(r.stdout).toMatch(/training +iteration 200, epoch \d+\.\d\d, \d+s/);
+    expect(r.stdout).toMatch(/training +iteration 200, epoch \d+\.\d\d, (\d+h)?(\d+m)?(\d+s)?;/);
     expect(r.stdout).toMatch(/train loss +\d\.\d{4} nats\/char/);
     expect(r.stdout).toMatch(/val loss +best \d\.\d{4} nats\/char \(\d\.\d{3} bits\), last \d\.\d{4}/);
     expect(r.stderr).toBe('');
