@@ -24,6 +24,7 @@ describe('charnn info', () => {
     expect(r.stdout).toMatch(/vocabulary +\d+ characters: ↵␠/);
     expect(r.stdout).toMatch(new RegExp(`corpus +corpus \\(${corpus.length} characters\\)`));
     expect(r.stdout).toMatch(/training +iteration 200, epoch \d+\.\d\d, (\d+h)?(\d+m)?(\d+s)?;/);
+    expect(r.stdout).toMatch(/schedule +budget: from iteration 0, warm-up 4, down to a tenth of --lr at iteration 200; lr now 0\.00100\n/);
     expect(r.stdout).toMatch(/train loss +\d\.\d{4} nats\/char/);
     expect(r.stdout).toMatch(/val loss +best \d\.\d{4} nats\/char \(\d\.\d{3} bits\), last \d\.\d{4}/);
     expect(r.stderr).toBe('');

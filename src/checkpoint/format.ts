@@ -18,6 +18,8 @@ export const VERSION = 1;
 
 /** The optimizers a run can use; a checkpoint names one. */
 export const OPTIMIZERS = ['adam', 'rmsprop', 'sgd'] as const;
+/** How the learning rate moves (see src/train/schedule.ts); a checkpoint names one. */
+export const LR_SCHEDULES = ['budget', 'exp', 'constant'] as const;
 
 // z.number() accepts finite numbers only (no NaN, no ±Infinity).
 const count = z.int().min(0);
@@ -37,6 +39,43 @@ const modelSchema = z.object({
   dropout: z.number().min(0).lt(1),
 }) satisfies z.ZodType<ModelConfig>;
 
+/** What the automatic choice picked, and from what. */
+const autoChoiceSchema = z.object({
+  layers: positiveInt,
+  hiddenSize: positiveInt,
+  dropout: z.number().min(0).lt(1),
+  batchSize: positiveInt,
+  /** Training characters of the corpus and its vocabulary. */
+  corpusChars: count,
+  vocabSize: positiveInt,
+  /** The budget it was chosen for: seconds, or training characters for an iteration or epoch budget. */
+  budgetSeconds: positive.nullable(),
+  budgetChars: count.nullable(),
+  /** The line printed when training starts. */
+  message: z.string(),
+});
+
+/**
+ * One cycle of the budget schedule: warm-up from `from` to --lr over `warmup` iterations from `start`, then
+ * the decay to the floor at `horizon`. A fresh run has one cycle from iteration 0; a resume with a new
+ * budget starts another.
+ */
+const scheduleCycleSchema = z.object({
+  start: count,
+  /** training.seconds when the cycle started. */
+  startSeconds: nonNegative,
+  /** Learning rate warm-up starts from (0 for a fresh run). */
+  from: nonNegative,
+  /** Warm-up iterations (null: a time budget still warming up, over its first 2%). */
+  warmup: count.nullable(),
+  /** The iteration the rate reaches its floor and the run stops (null: a time budget not yet measured). */
+  horizon: count.nullable(),
+  /** A time budget's seconds (null: an iteration or epoch budget). */
+  seconds: positive.nullable(),
+  /** The iteration the iteration or epoch budgets end at, if any (caps a time budget's horizon). */
+  iterationLimit: count.nullable(),
+});
+
 /** How the run was asked to train (the options of `charnn train`). */
 const trainingConfigSchema = z.object({
   seqLength: positiveInt,
@@ -44,6 +83,10 @@ const trainingConfigSchema = z.object({
   valFrac: z.number().min(0).max(0.5),
   optimizer: z.enum(OPTIMIZERS),
   lr: positive,
+  /** How the learning rate moves: `budget` (warm-up, hold, decay to a floor at the budget's end), `exp` (char-rnn's decay) or `constant`. Runs before the option decayed as `exp`. */
+  lrSchedule: z.enum(LR_SCHEDULES).default('exp'),
+  /** Warm-up iterations of the budget schedule (null: 2% of the budget, at most 100). */
+  warmup: positiveInt.nullable().default(null),
   lrDecay: z.number().positive().max(1),
   /** Epochs after which the learning rate starts decaying (once per epoch). */
   lrDecayAfter: nonNegative,
@@ -60,6 +103,8 @@ const trainingConfigSchema = z.object({
   /** Seconds of training for one invocation (not the whole run). */
   timeLimit: positive.nullable(),
   evalEvery: positiveInt,
+  /** The model, dropout and batch charnn chose for the corpus and the budget (null: the user's or the defaults). */
+  autoChoice: autoChoiceSchema.nullable().default(null),
 });
 
 const historyPointSchema = z.object({
@@ -85,6 +130,8 @@ const trainingStateSchema = z.object({
   rng: z.tuple([uint32, uint32, uint32, uint32]),
   /** The learning rate now (after decay). */
   lr: positive,
+  /** The budget schedule's current cycle (null with the `exp` and `constant` schedules, and before schedules existed). */
+  schedule: scheduleCycleSchema.nullable().default(null),
   /** Optimizer updates made (Adam's bias correction). */
   optimizerSteps: count,
   smoothLoss: loss.nullable(),
@@ -114,6 +161,8 @@ const documentSchema = z.object({
 export type TrainingConfig = z.output<typeof trainingConfigSchema>;
 export type HistoryPoint = z.output<typeof historyPointSchema>;
 export type TrainingState = z.output<typeof trainingStateSchema>;
+export type AutoChoice = z.output<typeof autoChoiceSchema>;
+export type ScheduleCycle = z.output<typeof scheduleCycleSchema>;
 
 export interface Tensor {
   shape: number[];

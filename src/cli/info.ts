@@ -37,6 +37,9 @@ export interface CheckpointSummary {
   lastValLoss: number | null;
   trainLoss: number | null;
   trainingSeconds: number;
+  /** The learning rate now, and the budget schedule's cycle (null with the other schedules). */
+  lr: number;
+  schedule: Checkpoint['training']['schedule'];
   config: Checkpoint['config'];
   history: HistoryPoint[];
 }
@@ -52,7 +55,7 @@ export function summarize(ckpt: Checkpoint): CheckpointSummary {
     corpus: t.corpus.name, corpusChars: t.corpus.chars,
     iteration: t.iteration, epoch: last?.epoch ?? t.epoch,
     bestValLoss: t.bestValLoss, lastValLoss: t.lastValLoss, trainLoss: t.smoothLoss,
-    trainingSeconds: t.seconds, config: ckpt.config, history: t.history,
+    trainingSeconds: t.seconds, lr: t.lr, schedule: t.schedule ?? null, config: ckpt.config, history: t.history,
   };
 }
 
@@ -63,11 +66,28 @@ export function describe(s: CheckpointSummary): string {
     `vocabulary  ${s.vocabSize} characters: ${s.vocabPreview}${s.vocabSize > 80 ? '…' : ''}`,
     `corpus      ${s.corpus} (${compact(s.corpusChars)} characters)`,
     `training    iteration ${s.iteration}, epoch ${s.epoch.toFixed(2)}, ${clock(s.trainingSeconds)}; batch ${s.config.batchSize}×${s.config.seqLength}, ${s.config.optimizer} lr ${s.config.lr}`,
+    `schedule    ${describeSchedule(s)}`,
+    ...(s.config.autoChoice ? [`chosen      ${s.config.autoChoice.message.replace(/;.*/, '')}`] : []),
     `train loss  ${loss(s.trainLoss)}`,
     `val loss    best ${loss(s.bestValLoss)}, last ${loss(s.lastValLoss)}`,
   ];
   if (s.history.length >= 2) lines.push('', 'loss (nats/char)', ...lossChart(s.history));
   return lines.join('\n');
+}
+
+/** The learning-rate schedule in a few words: the budget cycle's warm-up and end, or the exp decay. */
+function describeSchedule(s: CheckpointSummary): string {
+  const c = s.schedule;
+  switch (s.config.lrSchedule ?? 'exp') {
+    case 'budget':
+      if (!c) return 'budget';
+      return `budget: from iteration ${c.start}, warm-up ${c.warmup ?? '2% of the time'}, ` +
+        `down to a tenth of --lr ${c.horizon !== null ? `at iteration ${c.horizon}` : `at the end of ${clock(c.seconds ?? 0)}`}; lr now ${s.lr.toPrecision(3)}`;
+    case 'constant':
+      return `constant, lr ${s.lr}`;
+    default:
+      return `exp: ×${s.config.lrDecay} every epoch after ${s.config.lrDecayAfter}; lr now ${s.lr.toPrecision(3)}`;
+  }
 }
 
 /** The loss history as a terminal line chart over iterations: training dotted, validation solid (cyan). */

@@ -5,6 +5,7 @@ import type { TrainingConfig } from '../checkpoint/format.js';
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
 import { CELL_TYPES, type ModelConfig } from '../model/model.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
+import { LR_SCHEDULES } from '../train/schedule.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL, train, type TrainEvent } from '../train/trainer.js';
 import { choice, duration, finiteNumber, fraction, nonNegativeNumber, positiveInt, positiveNumber, seed } from './options.js';
 import { clock, compact, stderrStyle as style } from './ui.js';
@@ -14,7 +15,7 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** Command-line option name → where it goes. */
 const MODEL_OPTIONS = { model: 'cell', layers: 'layers', hidden: 'hiddenSize', dropout: 'dropout' } as const;
 const CONFIG_OPTIONS = {
-  seqLength: 'seqLength', batchSize: 'batchSize', valFrac: 'valFrac', optimizer: 'optimizer', lr: 'lr',
+  seqLength: 'seqLength', batchSize: 'batchSize', valFrac: 'valFrac', optimizer: 'optimizer', lr: 'lr', lrSchedule: 'lrSchedule', warmup: 'warmup',
   lrDecay: 'lrDecay', lrDecayAfter: 'lrDecayAfter', gradClip: 'gradClip', seed: 'seed', maxEpochs: 'maxEpochs',
   maxIters: 'maxIters', timeLimit: 'timeLimit', evalEvery: 'evalEvery', valMaxChars: 'valMaxChars', patience: 'patience', forgetBias: 'forgetBias',
 } as const satisfies Record<string, keyof TrainingConfig>;
@@ -33,6 +34,8 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--val-frac <f>', 'the last fraction of the corpus held out for validation').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.valFrac))
     .addOption(new Option('--optimizer <name>', 'optimizer').argParser(choice(OPTIMIZERS)).default(DEFAULT_CONFIG.optimizer))
     .addOption(new Option('--lr <rate>', 'learning rate').argParser(positiveNumber).default(DEFAULT_CONFIG.lr))
+    .addOption(new Option('--lr-schedule <name>', 'budget: warm up, hold, then decay over the last 30% to a floor at the end of the budget (the default with --time-limit, --max-iters or --max-epochs); exp: --lr-decay every epoch (the default without); constant').argParser(choice(LR_SCHEDULES)))
+    .addOption(new Option('--warmup <iters>', 'warm-up iterations of the budget schedule (default: 2% of the budget, at most 100)').argParser(positiveInt))
     .addOption(new Option('--lr-decay <factor>', 'multiply the learning rate by this every epoch after --lr-decay-after').argParser(positiveNumber).default(DEFAULT_CONFIG.lrDecay))
     .addOption(new Option('--lr-decay-after <epochs>', 'epochs before the learning rate starts to decay').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.lrDecayAfter))
     .addOption(new Option('--grad-clip <norm>', 'clip the global gradient norm to this (0: off)').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.gradClip))
@@ -53,7 +56,8 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--json', 'print one JSON event per line on stdout instead of progress'))
     .addHelpText('after', `
 Examples:
-  $ charnn train corpora/lighthouse.txt --time-limit 1m
+  $ charnn train corpora/lighthouse.txt --time-limit 1m     # model and schedule chosen for the minute
+  $ charnn train input.txt --time-limit 10m --layers 2 --hidden 256 --lr-schedule constant
   $ charnn train input.txt --layers 2 --hidden 256 --dropout 0.2 --max-epochs 20
   $ charnn train input.txt --hidden 256 --patience 5     # stop once it starts to overfit
   $ charnn train input.txt --resume --max-epochs 40     # carry on, up to 40 epochs in all
@@ -136,6 +140,7 @@ function progressDisplay(): Display {
       switch (e.type) {
         case 'start': {
           const m = e.model;
+          if (e.config.autoChoice && e.resumedFrom === null) line(e.config.autoChoice.message);
           maxIters = e.config.maxIters ?? (e.config.maxEpochs !== null ? Math.ceil(e.config.maxEpochs * e.itersPerEpoch) : null);
           const what = `${m.layers}×${m.hiddenSize} ${m.cell.toUpperCase()} (${compact(e.params)} parameters)`;
           const from = e.resumedFrom ? `resuming ${e.resumedFrom} at iteration ${e.iteration}` : `training a ${what}`;

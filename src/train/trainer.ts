@@ -18,6 +18,8 @@ import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { createEngine, trainingStep, type TrainingEngine } from './engine.js';
 import { evaluate } from './evaluate.js';
+import { chooseModel } from './autochoice.js';
+import { iterationBudget, LearningRate, LR_SCHEDULES, newCycle } from './schedule.js';
 
 export const DEFAULT_MODEL: Omit<ModelConfig, 'vocabSize'> = { cell: 'lstm', hiddenSize: 128, layers: 2, dropout: 0 };
 
@@ -27,6 +29,8 @@ export const DEFAULT_CONFIG: TrainingConfig = {
   valFrac: 0.1,
   optimizer: 'adam',
   lr: 2e-3,
+  lrSchedule: 'exp',
+  warmup: null,
   lrDecay: 0.97,
   lrDecayAfter: 10,
   gradClip: 5,
@@ -38,17 +42,21 @@ export const DEFAULT_CONFIG: TrainingConfig = {
   maxIters: null,
   timeLimit: null,
   evalEvery: 200,
+  autoChoice: null,
 };
 
 /** Options that may change when a run is resumed; the rest would break the exact continuation. */
 const RESUMABLE: ReadonlySet<keyof TrainingConfig> = new Set([
-  'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery', 'valMaxChars', 'patience',
+  'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery', 'valMaxChars', 'patience', 'warmup',
 ]);
+
+/** The options that give a run a budget, and so (by default) the budget learning-rate schedule. */
+const BUDGETS = ['maxIters', 'maxEpochs', 'timeLimit'] as const;
 
 /** The flag of each training option, for messages. */
 export const OPTION_FLAGS: Record<keyof TrainingConfig | keyof Omit<ModelConfig, 'vocabSize'>, string> = {
   seqLength: '--seq-length', batchSize: '--batch-size', valFrac: '--val-frac', optimizer: '--optimizer',
-  lr: '--lr', lrDecay: '--lr-decay', lrDecayAfter: '--lr-decay-after', gradClip: '--grad-clip', seed: '--seed', forgetBias: '--forget-bias',
+  lr: '--lr', lrSchedule: '--lr-schedule', warmup: '--warmup', autoChoice: '--layers/--hidden', lrDecay: '--lr-decay', lrDecayAfter: '--lr-decay-after', gradClip: '--grad-clip', seed: '--seed', forgetBias: '--forget-bias',
   maxEpochs: '--max-epochs', maxIters: '--max-iters', timeLimit: '--time-limit', evalEvery: '--eval-every', valMaxChars: '--val-max-chars', patience: '--patience',
   cell: '--model', hiddenSize: '--hidden', layers: '--layers', dropout: '--dropout',
 };
@@ -175,12 +183,15 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     if (start) copyWeights(model, start); // --init-from: the weights, nothing else
     engine.resetState();
     state = {
-      iteration: 0, epoch: 0, cursor: 0, rng: rng.state(), lr: config.lr, optimizerSteps: 0,
+      iteration: 0, epoch: 0, cursor: 0, rng: rng.state(), lr: config.lr, schedule: null, optimizerSteps: 0,
       smoothLoss: null, bestValLoss: null, lastValLoss: null, seconds: 0, history: [],
       corpus: { name: corpus.name, chars: tokens.length, sha256: corpusSha },
     };
   }
   const rng = Rng.fromState(state.rng);
+  const startsCycle = config.lrSchedule === 'budget' && (state.schedule === null || newBudgetOnResume(options, config, state, stream.batchesPerEpoch));
+  if (startsCycle) state.schedule = newCycle(config, stream.batchesPerEpoch, state.iteration, state.iteration === 0 ? 0 : state.lr, state.seconds);
+  if (config.lrSchedule !== 'budget') state.schedule = null;
 
   emit({
     type: 'start', corpus: corpus.path, chars: tokens.length, vocabSize: vocab.size, params: model.paramCount, model: modelConfig,
@@ -191,6 +202,8 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
   // Scoring a character is a forward pass, about a third of training on it; warn when validation scores
   // more characters than are trained on between two evaluations (over a third of the time goes to it).
   const valScored = config.valMaxChars !== null ? valTokens.subarray(0, config.valMaxChars + 1) : valTokens;
+  const schedule = new LearningRate(config, state.schedule, valTokens.length >= 2 ? valScored.length - 1 : 0, startsCycle);
+  const cycleSeconds = () => state.seconds - (state.schedule?.startSeconds ?? 0);
   const trainedBetween = config.evalEvery * B * T;
   if (valScored.length - 1 > trainedBetween) {
     emit({
@@ -240,10 +253,13 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     if (config.maxEpochs !== null && epochOf(state, stream) >= config.maxEpochs) { reason = 'max-epochs'; break; }
     if (performance.now() - startTime >= timeLimitMs) { reason = 'time-limit'; break; }
     if (config.patience !== null && evaluationsSinceBest(state) >= config.patience) { reason = 'patience'; break; }
+    if (schedule.reachedHorizon(state.iteration)) { reason = 'time-limit'; break; } // a time budget's measured end
     // Let signal handlers run between iterations (the step itself is synchronous).
     await new Promise((resolve) => setImmediate(resolve));
     if (options.signal?.aborted) { reason = 'interrupted'; break; }
 
+    const stepStart = performance.now();
+    state.lr = schedule.lr(state.iteration, state.lr, cycleSeconds());
     stream.next(inputs, targets);
     const dropout = modelConfig.dropout > 0 ? { seed: config.seed, iteration: state.iteration } : null;
     const { loss, gradNorm } = trainingStep(engine, inputs, targets, dropout, config, state.lr, state.optimizerSteps + 1);
@@ -262,11 +278,13 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
       // The streams wrapped: a new epoch starts from a zero state, and the learning rate may decay.
       state.epoch++;
       engine.resetState();
-      if (state.epoch >= config.lrDecayAfter) state.lr *= config.lrDecay;
+      state.lr = schedule.afterEpoch(state.epoch, state.lr);
     }
 
-    const elapsedMs = performance.now() - startTime;
+    const now = performance.now();
+    const elapsedMs = now - startTime;
     state.seconds = secondsBefore + elapsedMs / 1000;
+    schedule.afterStep(state.iteration, (now - stepStart) / 1000, cycleSeconds());
     const charsPerSecond = ((state.iteration - itersBefore) * B * T) / (elapsedMs / 1000);
     if (elapsedMs - lastEmit >= (options.progressInterval ?? 250) || state.iteration % config.evalEvery === 0) {
       lastEmit = elapsedMs;
@@ -279,8 +297,10 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
       });
     }
     if (state.iteration % config.evalEvery === 0) {
+      const evalStart = performance.now();
       await evaluateAndSave();
       lastSavedIteration = state.iteration;
+      schedule.afterEval((performance.now() - evalStart) / 1000);
     }
   }
 
@@ -294,6 +314,28 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
   return done;
 }
 
+/**
+ * Whether a resumed budget run was given a new budget: --time-limit, or --max-iters/--max-epochs that move
+ * the end of its iteration budget. A new budget starts a new cycle (warm-up back to --lr, decay to the
+ * floor at the new end); otherwise the run continues its cycle.
+ */
+function newBudgetOnResume(options: TrainOptions, config: TrainingConfig, state: TrainingState, itersPerEpoch: number): boolean {
+  const given = options.config ?? {};
+  if (options.resume === undefined || !BUDGETS.some((key) => given[key] !== undefined)) return false;
+  if (given.timeLimit !== undefined) return true;
+  return iterationBudget(config, itersPerEpoch) !== state.schedule!.iterationLimit;
+}
+
+/** Characters of `text` left for training once the validation split is cut off. */
+function trainingChars(text: string, valFrac: number): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xdc00 || c > 0xdfff) n++; // a low surrogate belongs to the code point before it
+  }
+  return n - Math.floor(n * valFrac);
+}
+
 interface Setup {
   model: ModelConfig;
   config: TrainingConfig;
@@ -303,6 +345,9 @@ interface Setup {
 
 async function freshSetup(options: TrainOptions, text: string, latestFile: string): Promise<Setup> {
   const config = { ...DEFAULT_CONFIG, ...options.config };
+  // A budget brings the schedule that ends with it, unless another is asked for.
+  const budgetGiven = BUDGETS.some((key) => options.config?.[key] !== undefined);
+  if (budgetGiven && options.config?.lrSchedule === undefined) config.lrSchedule = 'budget';
   validateConfig(config);
   if (!options.force && (await fs.pathExists(latestFile))) {
     throw new UsageError(`${latestFile} already holds a training run; continue it with --resume, or start over with --force (or another --checkpoint-dir)`);
@@ -310,6 +355,17 @@ async function freshSetup(options: TrainOptions, text: string, latestFile: strin
   if (options.initFrom === undefined) {
     const vocab = Vocab.fromText(text);
     const model = { ...DEFAULT_MODEL, ...options.model, vocabSize: vocab.size };
+    const given = options.model ?? {};
+    if (budgetGiven && given.layers === undefined && given.hiddenSize === undefined && given.dropout === undefined) {
+      const choice = chooseModel({
+        cell: model.cell, trainChars: trainingChars(text, config.valFrac), vocabSize: vocab.size, seqLength: config.seqLength,
+        batchSize: options.config?.batchSize ?? null, seconds: config.timeLimit, maxIters: config.maxIters, maxEpochs: config.maxEpochs,
+        backend: options.backend, threads: options.threads ?? 1,
+      });
+      Object.assign(model, { layers: choice.layers, hiddenSize: choice.hiddenSize, dropout: choice.dropout });
+      config.batchSize = choice.batchSize;
+      config.autoChoice = choice;
+    }
     validateModel(model);
     return { model, config, vocab, checkpoint: null };
   }
@@ -375,9 +431,11 @@ export function validateConfig(c: TrainingConfig): void {
   positiveInt(c.maxIters, 'maxIters');
   positiveInt(c.valMaxChars, 'valMaxChars');
   positiveInt(c.patience, 'patience');
+  positiveInt(c.warmup, 'warmup');
   if (c.maxEpochs !== null && !(c.maxEpochs > 0)) throw new UsageError('--max-epochs must be a positive number');
   if (!(c.valFrac >= 0 && c.valFrac <= 0.5)) throw new UsageError('--val-frac must be between 0 and 0.5');
   if (!(c.lr > 0)) throw new UsageError('--lr must be a positive number');
+  if (!LR_SCHEDULES.includes(c.lrSchedule)) throw new UsageError(`--lr-schedule must be one of ${LR_SCHEDULES.join(', ')}`);
   if (!(c.lrDecay > 0 && c.lrDecay <= 1)) throw new UsageError('--lr-decay must be in (0, 1]');
   if (!(c.lrDecayAfter >= 0)) throw new UsageError('--lr-decay-after must be 0 or more');
   if (!(c.gradClip >= 0)) throw new UsageError('--grad-clip must be 0 (off) or more');

@@ -1,0 +1,179 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { chooseModel, computeWeights, type ChoiceInput } from '../src/train/autochoice.js';
+import { budgetLr, defaultWarmup, horizonFromTime, newCycle } from '../src/train/schedule.js';
+import { DEFAULT_CONFIG } from '../src/train/trainer.js';
+import { charnn, jsonEvents, readJson, startCharnn, syntheticText, tempDir } from './helpers/cli.js';
+
+/** A small explicit model, so that only the schedule is under test. */
+const SMALL = ['--layers', '1', '--hidden', '16', '--seq-length', '16', '--batch-size', '4'];
+
+/**
+ * The budget schedule as README describes it: linear warm-up, --lr, then over the last 30% a straight line
+ * down to a tenth of --lr at the end.
+ */
+function expectedLr(peak: number, warmup: number, horizon: number, iteration: number): number {
+  if (iteration <= warmup) return (peak * iteration) / warmup;
+  const decay = 0.3 * (horizon - warmup);
+  const progress = Math.max(0, (iteration - (horizon - decay)) / decay);
+  return peak - (peak - peak / 10) * progress;
+}
+
+/** The learning rate of the step that ended at each iteration, from the --json iteration events. */
+function lrByIteration(stdout: string): Map<number, number> {
+  return new Map(jsonEvents(stdout).filter((e) => e.type === 'iteration').map((e) => [e.iteration, e.lr]));
+}
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = tempDir('schedule');
+  fs.writeFileSync(path.join(dir, 'corpus.txt'), syntheticText(6000));
+});
+
+describe('the budget learning-rate schedule', () => {
+  it('warms up, then decays to a tenth of --lr exactly at the end of --max-iters', async () => {
+    const r = await charnn(['train', 'corpus.txt', ...SMALL, '--max-iters', '110', '--warmup', '10', '--eval-every', '5', '--lr', '0.004', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const start = jsonEvents(r.stdout)[0];
+    expect(start.config).toMatchObject({ lrSchedule: 'budget', warmup: 10, autoChoice: null });
+    const lr = lrByIteration(r.stdout);
+    // Every evaluation (every 5 iterations) comes with an iteration event.
+    for (let i = 5; i <= 110; i += 5) expect(lr.get(i), `iteration ${i}`).toBeCloseTo(expectedLr(0.004, 10, 110, i), 12);
+    expect(lr.get(5)).toBeCloseTo(0.002, 12); // half-way through the warm-up
+    expect(lr.get(10)).toBeCloseTo(0.004, 12); // the peak…
+    expect(lr.get(80)).toBeCloseTo(0.004, 12); // …until the last 30% of the 100 iterations after warm-up
+    expect(lr.get(95)).toBeCloseTo(0.0022, 12); // half-way down: (peak + floor) / 2
+    expect(lr.get(110)).toBeCloseTo(0.0004, 12); // the floor, at the last iteration
+    const ckpt = readJson(path.join(dir, 'checkpoints/corpus/latest.json'));
+    expect(ckpt.training.schedule).toMatchObject({ start: 0, warmup: 10, horizon: 110, seconds: null });
+  });
+
+  it('is the default only with a budget: without one the learning rate is char-rnn\'s exponential decay', async () => {
+    // --max-epochs is a budget; with none of the three, training keeps today's schedule (and default model).
+    const budget = jsonEvents((await charnn(['train', 'corpus.txt', ...SMALL, '--max-epochs', '1', '--checkpoint-dir', 'epochs', '--json'], dir)).stdout);
+    expect(budget[0].config.lrSchedule).toBe('budget');
+    const horizon = readJson(path.join(dir, 'epochs/latest.json')).training.schedule.horizon;
+    expect(horizon).toBe(budget[0].itersPerEpoch);
+    const flag = jsonEvents((await charnn(['train', 'corpus.txt', ...SMALL, '--max-iters', '20', '--lr-schedule', 'constant', '--checkpoint-dir', 'constant', '--json'], dir)).stdout);
+    expect(flag[0].config.lrSchedule).toBe('constant');
+    expect(new Set(lrByIteration((await charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'constant', '--max-iters', '40', '--eval-every', '10', '--json'], dir)).stdout).values())).toEqual(new Set([0.002]));
+    expect(readJson(path.join(dir, 'constant/latest.json')).training.schedule).toBeNull();
+  });
+
+  it('continues exactly on --resume: interrupted and resumed equals one run, byte for byte', async () => {
+    const common = ['corpus.txt', ...SMALL, '--layers', '2', '--dropout', '0.1', '--max-iters', '400', '--eval-every', '10', '--threads', '2', '--json'];
+    const once = await charnn(['train', ...common, '--checkpoint-dir', 'once'], dir);
+    expect(once.code, once.stderr).toBe(0);
+    // Interrupt the same run after its first checkpoint (wherever it has got to by then), and resume it.
+    const child = startCharnn(['train', ...common, '--checkpoint-dir', 'twice'], dir);
+    let stdout = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (stdout.includes('"type":"checkpoint"')) resolve();
+      });
+      child.on('close', () => resolve());
+    });
+    child.kill('SIGINT');
+    await new Promise((resolve) => child.on('close', resolve));
+    const resumed = await charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'twice', '--threads', '2', '--json'], dir);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const a = readJson(path.join(dir, 'once/latest.json'));
+    const b = readJson(path.join(dir, 'twice/latest.json'));
+    expect(b.training.iteration).toBe(400);
+    expect(b.training.schedule).toEqual(a.training.schedule);
+    for (const name of Object.keys(a.tensors)) expect(b.tensors[name].data, name).toBe(a.tensors[name].data);
+    // The resumed run's learning rates are the single run's at the same iterations.
+    const single = lrByIteration(once.stdout);
+    for (const [i, lr] of lrByIteration(resumed.stdout)) if (i % 10 === 0) expect(lr, `iteration ${i}`).toBe(single.get(i));
+  });
+
+  it('a resume with a new budget starts a new cycle: back up to --lr, down to the floor at the new end', async () => {
+    expect((await charnn(['train', 'corpus.txt', ...SMALL, '--max-iters', '40', '--checkpoint-dir', 'cycles'], dir)).code).toBe(0);
+    const r = await charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'cycles', '--max-iters', '100', '--warmup', '10', '--eval-every', '10', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const lr = lrByIteration(r.stdout);
+    expect(lr.get(50)).toBeCloseTo(0.002, 12);
+    expect(lr.get(100)).toBeCloseTo(0.0002, 12);
+    expect(readJson(path.join(dir, 'cycles/latest.json')).training.schedule).toMatchObject({ start: 40, warmup: 10, horizon: 100 });
+    // Resumed with the same budget, the cycle goes on: a finished run has nothing left to do.
+    const again = jsonEvents((await charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'cycles', '--max-iters', '100', '--json'], dir)).stdout);
+    expect(again.at(-1)).toMatchObject({ type: 'done', reason: 'max-iters', iteration: 100 });
+  });
+});
+
+describe('the automatic model choice', () => {
+  it('picks the model for the corpus and the budget, says so on the first line, and records it', async () => {
+    const r = await charnn(['train', 'corpus.txt', '--max-iters', '30', '--checkpoint-dir', 'auto'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const first = r.stderr.split('\n')[0];
+    expect(first).toMatch(/^chose 2×\d+ LSTM, dropout [\d.]+, batch \d+, for [\d.]+k characters and 30 iterations; give --layers\/--hidden\/--dropout to choose yourself$/);
+    const ckpt = readJson(path.join(dir, 'auto/latest.json'));
+    const choice = ckpt.config.autoChoice;
+    expect(first).toBe(choice.message);
+    expect(ckpt.model).toMatchObject({ layers: choice.layers, hiddenSize: choice.hiddenSize, dropout: choice.dropout });
+    expect(ckpt.config.batchSize).toBe(choice.batchSize);
+    const chars = fs.readFileSync(path.join(dir, 'corpus.txt'), 'utf8').length;
+    expect(choice).toMatchObject({ corpusChars: chars - Math.floor(chars * 0.1), vocabSize: ckpt.model.vocabSize, budgetChars: 30 * choice.batchSize * 64 });
+  });
+
+  it('any flag the user gives wins; without a budget the defaults stay', async () => {
+    const batch = jsonEvents((await charnn(['train', 'corpus.txt', '--max-iters', '5', '--batch-size', '4', '--checkpoint-dir', 'auto-batch', '--json'], dir)).stdout)[0];
+    expect(batch.config.autoChoice).toMatchObject({ batchSize: 4 });
+    expect(batch.config.batchSize).toBe(4);
+    for (const flag of [['--hidden', '24'], ['--layers', '1'], ['--dropout', '0.1']]) {
+      const start = jsonEvents((await charnn(['train', 'corpus.txt', '--max-iters', '2', ...flag, '--force', '--checkpoint-dir', 'mine', '--json'], dir)).stdout)[0];
+      expect(start.config.autoChoice, flag[0]).toBeNull();
+    }
+    const child = startCharnn(['train', 'corpus.txt', '--checkpoint-dir', 'no-budget', '--json'], dir);
+    return new Promise<void>((resolve) => {
+      let stdout = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (!stdout.includes('\n')) return;
+        const start = JSON.parse(stdout.split('\n')[0]);
+        expect(start.model).toMatchObject({ layers: 2, hiddenSize: 128, dropout: 0 });
+        expect(start.config).toMatchObject({ autoChoice: null, lrSchedule: 'exp', batchSize: 32 });
+        child.kill('SIGKILL');
+        resolve();
+      });
+    });
+  });
+});
+
+describe('the schedule and the choice as functions', () => {
+  it('a time budget becomes the iterations that fit in the time left, evaluations included', async () => {
+    // 0.1 s a step, an evaluation (1 s) every 100 steps: 100 steps take 11 s; 60 s left buys 5 such rounds
+    // less the final evaluation: (60 − 1) / 0.11 = 536.
+    expect(horizonFromTime({ iteration: 20, secondsLeft: 60, secondsPerStep: 0.1, secondsPerEval: 1, evalEvery: 100 })).toBe(20 + 536);
+    expect(horizonFromTime({ iteration: 20, secondsLeft: 0.01, secondsPerStep: 0.1, secondsPerEval: 1, evalEvery: 100 })).toBe(21);
+  });
+
+  it('a new time budget warms up over its first 2% of the time and has no horizon until measured', async () => {
+    const cycle = newCycle({ ...DEFAULT_CONFIG, timeLimit: 600, maxEpochs: 50 }, 100, 0, 0, 0);
+    expect(cycle).toMatchObject({ horizon: null, warmup: null, seconds: 600, iterationLimit: 5000 });
+    expect(budgetLr({ ...cycle, warmup: 20 }, 0.002, 40)).toBe(0.002); // at the peak until the horizon is known
+    expect(defaultWarmup(100)).toBe(2);
+    expect(defaultWarmup(1e6)).toBe(100);
+  });
+
+  it('the choice grows with the budget and the corpus, and gives dropout to many passes', async () => {
+    const base: ChoiceInput = {
+      cell: 'lstm', trainChars: 1_000_000, vocabSize: 65, seqLength: 64, batchSize: null, seconds: 600, maxIters: null, maxEpochs: 50, backend: 'wasm', threads: 2,
+    };
+    const sizes = [60, 600, 3600, 36000].map((seconds) => chooseModel({ ...base, seconds }).hiddenSize);
+    for (let i = 1; i < sizes.length; i++) expect(sizes[i]).toBeGreaterThanOrEqual(sizes[i - 1]);
+    expect(sizes[3]).toBeGreaterThan(sizes[0]);
+    // A tiny text caps the model whatever the time.
+    expect(chooseModel({ ...base, trainChars: 20_000, seconds: 36000 }).hiddenSize).toBeLessThan(sizes[3]);
+    // Many passes over a small text bring dropout.
+    expect(chooseModel({ ...base, trainChars: 100_000, seconds: 3600 }).dropout).toBeGreaterThan(0);
+    // A large vocabulary's output layer costs compute, so the same time buys a smaller model.
+    expect(chooseModel({ ...base, vocabSize: 4000 }).hiddenSize).toBeLessThanOrEqual(chooseModel(base).hiddenSize);
+    expect(computeWeights('lstm', 2, 128, 4000)).toBeGreaterThan(computeWeights('lstm', 2, 128, 65));
+    // A corpus shorter than 32 streams of 8 batches gets fewer streams.
+    expect(chooseModel({ ...base, trainChars: 5000 }).batchSize).toBe(9);
+  });
+});
