@@ -70,7 +70,7 @@ describe('checkpoint validation', () => {
     const file = mutant('extra', (d) => {
       d.newTopLevel = { a: 1 };
       d.training.history[0].sample = 'text';
-      d.config.lrSchedule = 'cosine';
+      d.config.optionOfALaterVersion = 'x';
     });
     expect((await charnn(['info', file], dir)).code).toBe(0);
     expect((await charnn(['sample', '--checkpoint', file, '--length', '5'], dir)).code).toBe(0);

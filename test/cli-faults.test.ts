@@ -228,6 +228,6 @@ describe('divergence', () => {
   it('a loss that grows past 3× its start stops training (exit 1) with advice for a sensible learning rate', async () => {
     const r = await charnn(['train', 'corpus.txt', ...TINY, '--lr', '1e6', '--max-iters', '50', '--checkpoint-dir', 'diverged'], dir);
     expect(r.code).toBe(1);
-    expect(oneLine(r.stderr)).toMatch(/^charnn: training diverged at iteration \d+ \(loss [\d.]+, over 3× the [\d.]+ it started at\); no checkpoint was written; lower the learning rate, e\.g\. --lr 0\.002$/);
+    expect(oneLine(r.stderr)).toMatch(/^charnn: training diverged at iteration \d+ \((validation )?loss [\d.e+]+, over 3× the [\d.]+ it started at\); no checkpoint was written; lower the learning rate, e\.g\. --lr 0\.002$/);
   });
 });

@@ -218,10 +218,24 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     state.rng = rng.state();
     return captureCheckpoint(engine, vocab, config, state);
   };
+  // The loss this invocation started from, but no less than a model that knows nothing (ln V): a resumed
+  // run whose first batch happens to be easy is not taken for diverging.
+  let startLoss: number | null = null;
+  let lastSavedIteration = start && options.resume !== undefined ? state.iteration : -1;
+  /** Stops training as diverged when a loss is not finite or has grown past DIVERGENCE_FACTOR × its start. */
+  const checkDivergence = (what: string, loss: number, iteration: number) => {
+    if (!Number.isFinite(loss)) throw diverged(iteration, `${what} ${loss}`, latestFile, lastSavedIteration, state.lr);
+    if (startLoss !== null && loss > DIVERGENCE_FACTOR * startLoss) {
+      throw diverged(iteration, `${what} ${Number(loss.toPrecision(3))}, over ${DIVERGENCE_FACTOR}× the ${startLoss.toFixed(2)} it started at`,
+        latestFile, lastSavedIteration, state.lr);
+    }
+  };
   const evaluateAndSave = async (): Promise<void> => {
     let improved = false;
     if (valTokens.length >= 2) {
       const valLoss = evaluate(engine, valScored, B, T).loss;
+      // Weights that have diverged must not replace the last good checkpoint.
+      checkDivergence('validation loss', valLoss, state.iteration);
       state.lastValLoss = valLoss;
       improved = state.bestValLoss === null || valLoss < state.bestValLoss;
       if (improved) state.bestValLoss = valLoss;
@@ -240,10 +254,6 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
   const secondsBefore = state.seconds;
   const itersBefore = state.iteration;
   let lastEmit = 0;
-  // The loss this invocation started from, but no less than a model that knows nothing (ln V): a resumed
-  // run whose first batch happens to be easy is not taken for diverging.
-  let startLoss: number | null = null;
-  let lastSavedIteration = start && options.resume !== undefined ? state.iteration : -1;
   let reason: StopReason;
   const timeLimitMs = config.timeLimit !== null ? config.timeLimit * 1000 : Infinity;
   const totalIters = config.maxIters ?? (config.maxEpochs !== null ? config.maxEpochs * stream.batchesPerEpoch : null);
@@ -263,13 +273,11 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     stream.next(inputs, targets);
     const dropout = modelConfig.dropout > 0 ? { seed: config.seed, iteration: state.iteration } : null;
     const { loss, gradNorm } = trainingStep(engine, inputs, targets, dropout, config, state.lr, state.optimizerSteps + 1);
-    if (!Number.isFinite(loss)) throw diverged(state, `loss ${loss}`, latestFile, lastSavedIteration);
-    if (!Number.isFinite(gradNorm)) throw diverged(state, `gradient norm ${gradNorm}`, latestFile, lastSavedIteration);
+    if (!Number.isFinite(loss)) throw diverged(state.iteration + 1, `loss ${loss}`, latestFile, lastSavedIteration, state.lr);
+    if (!Number.isFinite(gradNorm)) throw diverged(state.iteration + 1, `gradient norm ${gradNorm}`, latestFile, lastSavedIteration, state.lr);
     const smoothLoss = state.smoothLoss === null ? loss : 0.95 * state.smoothLoss + 0.05 * loss;
     startLoss ??= Math.max(loss, Math.log(vocab.size));
-    if (smoothLoss > DIVERGENCE_FACTOR * startLoss) {
-      throw diverged(state, `loss ${smoothLoss.toFixed(2)}, over ${DIVERGENCE_FACTOR}× the ${startLoss.toFixed(2)} it started at`, latestFile, lastSavedIteration);
-    }
+    checkDivergence('loss', smoothLoss, state.iteration + 1);
     state.optimizerSteps++;
     engine.carryState();
     state.iteration++;
@@ -468,12 +476,12 @@ function sourceOf(resume: string | true, latestFile: string): string {
   return resume === true ? latestFile : resume;
 }
 
-function diverged(state: TrainingState, what: string, latestFile: string, lastSaved: number): RuntimeFailure {
+function diverged(iteration: number, what: string, latestFile: string, lastSaved: number, lr: number): RuntimeFailure {
   const kept = lastSaved >= 0 ? `the last good checkpoint (iteration ${lastSaved}) is kept in ${latestFile}` : 'no checkpoint was written';
   // A tenth of the rate that diverged, but no more than the default, which trains most corpora.
-  const lr = Number(Math.min(state.lr / 10, DEFAULT_CONFIG.lr).toPrecision(2));
+  const suggested = Number(Math.min(lr / 10, DEFAULT_CONFIG.lr).toPrecision(2));
   const again = lastSaved >= 0 ? ` (with --resume to continue from iteration ${lastSaved})` : '';
-  return new RuntimeFailure(`training diverged at iteration ${state.iteration + 1} (${what}); ${kept}; lower the learning rate${again}, e.g. --lr ${lr}`);
+  return new RuntimeFailure(`training diverged at iteration ${iteration} (${what}); ${kept}; lower the learning rate${again}, e.g. --lr ${suggested}`);
 }
 
 /** Everything of the model a checkpoint holds: weights, optimizer state and the carried hidden state. */
