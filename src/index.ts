@@ -10,8 +10,9 @@ export type { Checkpoint, TrainingConfig, TrainingState, HistoryPoint } from './
 export { modelFromCheckpoint } from './checkpoint/weights.js';
 export { sample, Sampler, type SampleOptions } from './sample/sampler.js';
 export { train, type TrainOptions, type TrainEvent } from './train/trainer.js';
-export { evaluate, evaluateText, type Evaluation, type TextEvaluation } from './train/evaluate.js';
+export { evaluate, evaluateCorpus, type Evaluation, type TextEvaluation } from './train/evaluate.js';
 export { Vocab } from './data/vocab.js';
+export { readCorpus, DEFAULT_DOC_SEP, type CorpusTokens, type CorpusRecord, type ReadOptions } from './data/corpus.js';
 export { Model, type ModelConfig, type CellType } from './model/model.js';
 export { createKernels, defaultBackend, type BackendName, type Kernels } from './kernels/index.js';
 export { CharnnError, UsageError, RuntimeFailure } from './util/errors.js';

@@ -21,7 +21,7 @@ beforeAll(async () => {
 
 /** charnn with checkpoint writes failing as `fault` says (see helpers/faulty-fs.mjs). */
 function charnnWithFault(args: string[], fault: Record<string, string>) {
-  return runNode(BIN, args, dir, fault, ['--import', FAULTY_FS]);
+  return runNode(BIN, args, dir, fault, { nodeOptions: ['--import', FAULTY_FS] });
 }
 
 const oneLine = (stderr: string) => stderr.trim().split('\n').at(-1)!;

@@ -109,12 +109,12 @@ describe('the automatic model choice', () => {
     const r = await charnn(['train', 'corpus.txt', '--max-iters', '30', '--checkpoint-dir', 'auto'], dir);
     expect(r.code, r.stderr).toBe(0);
     const first = r.stderr.split('\n')[0];
-    expect(first).toMatch(/^chose 2×\d+ LSTM, dropout [\d.]+, batch \d+, for [\d.]+k characters and 30 iterations; give --layers\/--hidden\/--dropout to choose yourself$/);
+    expect(first).toMatch(/^chose 2×\d+ LSTM, dropout [\d.]+, batch \d+, lr [\d.e-]+, for [\d.]+k characters and 30 iterations; give --layers\/--hidden\/--dropout to choose yourself$/);
     const ckpt = readJson(path.join(dir, 'auto/latest.json'));
     const choice = ckpt.config.autoChoice;
     expect(first).toBe(choice.message);
     expect(ckpt.model).toMatchObject({ layers: choice.layers, hiddenSize: choice.hiddenSize, dropout: choice.dropout });
-    expect(ckpt.config.batchSize).toBe(choice.batchSize);
+    expect(ckpt.config).toMatchObject({ batchSize: choice.batchSize, lr: choice.lr });
     const chars = fs.readFileSync(path.join(dir, 'corpus.txt'), 'utf8').length;
     expect(choice).toMatchObject({ corpusChars: chars - Math.floor(chars * 0.1), vocabSize: ckpt.model.vocabSize, budgetChars: 30 * choice.batchSize * 64 });
   });
@@ -123,6 +123,9 @@ describe('the automatic model choice', () => {
     const batch = jsonEvents((await charnn(['train', 'corpus.txt', '--max-iters', '5', '--batch-size', '4', '--checkpoint-dir', 'auto-batch', '--json'], dir)).stdout)[0];
     expect(batch.config.autoChoice).toMatchObject({ batchSize: 4 });
     expect(batch.config.batchSize).toBe(4);
+    const lr = jsonEvents((await charnn(['train', 'corpus.txt', '--max-iters', '5', '--lr', '0.001', '--checkpoint-dir', 'auto-lr', '--json'], dir)).stdout)[0];
+    expect(lr.config).toMatchObject({ lr: 0.001, autoChoice: { lr: 0.001 } });
+    expect(lr.config.autoChoice.message).not.toMatch(/lr/);
     for (const flag of [['--hidden', '24'], ['--layers', '1'], ['--dropout', '0.1']]) {
       const start = jsonEvents((await charnn(['train', 'corpus.txt', '--max-iters', '2', ...flag, '--force', '--checkpoint-dir', 'mine', '--json'], dir)).stdout)[0];
       expect(start.config.autoChoice, flag[0]).toBeNull();
@@ -161,12 +164,12 @@ describe('the schedule and the choice as functions', () => {
 
   it('the choice grows with the budget and the corpus, and gives dropout to many passes', async () => {
     const base: ChoiceInput = {
-      cell: 'lstm', trainChars: 1_000_000, vocabSize: 65, seqLength: 64, batchSize: null, seconds: 600, maxIters: null, maxEpochs: 50, backend: 'wasm', threads: 2,
+      cell: 'lstm', trainChars: 1_000_000, vocabSize: 65, seqLength: 64, batchSize: null, lr: null, seconds: 600, maxIters: null, maxEpochs: 50, backend: 'wasm', threads: 2,
     };
     const sizes = [60, 600, 3600, 36000].map((seconds) => chooseModel({ ...base, seconds }).hiddenSize);
     for (let i = 1; i < sizes.length; i++) expect(sizes[i]).toBeGreaterThanOrEqual(sizes[i - 1]);
     expect(sizes[3]).toBeGreaterThan(sizes[0]);
-    // A tiny text caps the model whatever the time.
+    // A tiny text caps the model whatever the time (the default 50 epochs end the run first).
     expect(chooseModel({ ...base, trainChars: 20_000, seconds: 36000 }).hiddenSize).toBeLessThan(sizes[3]);
     // Many passes over a small text bring dropout.
     expect(chooseModel({ ...base, trainChars: 100_000, seconds: 3600 }).dropout).toBeGreaterThan(0);

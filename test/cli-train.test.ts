@@ -133,7 +133,7 @@ describe('charnn train', () => {
   });
 
   it('refuses to resume on a different corpus and points to --init-from', async () => {
-    await expectUsageError(['train', 'other.txt', '--resume', 'checkpoints/corpus/latest.json'], /different corpus.*--init-from/);
+    expectUsageError(['train', 'other.txt', '--resume', 'checkpoints/corpus/latest.json'], /trained on another corpus: .*--init-from/);
   });
 
   it('--init-from fine-tunes from the weights with a fresh count', async () => {
@@ -222,7 +222,7 @@ describe('charnn train', () => {
     await expectUsageError(['train', 'small.txt', '--force', '--patience', '0'], /--patience.*'0' is invalid\. expected a positive whole number/);
   });
 
-  it('--val-max-chars scores only the first characters of the validation split; a costly validation is pointed out', async () => {
+  it('--val-max-chars caps the characters validation scores; a costly validation is pointed out', async () => {
     // TINY trains on 4 × 16 = 64 characters an iteration; evaluating every iteration, the ~600 characters
     // of validation cost more than the training in between.
     const run = async (name: string, extra: string[]) => {
@@ -297,9 +297,12 @@ describe('charnn train', () => {
 });
 
 describe('charnn train rejects bad input with one line and exit code 2', () => {
-  it('a missing corpus', async () => await expectUsageError(['train', 'nope.txt'], /no such file: nope\.txt/));
+  it('a missing corpus', () => expectUsageError(['train', 'nope.txt'], /no such file or folder: nope\.txt/));
 
-  it('a directory', async () => await expectUsageError(['train', '.'], /directory/));
+  it('a folder without files', async () => {
+    fs.mkdirSync(path.join(dir, 'hollow/inner'), { recursive: true });
+    expectUsageError(['train', 'hollow'], /^charnn: hollow holds no files; give a folder with text files in it\n$/);
+  });
 
   it('an empty file', async () => {
     fs.writeFileSync(path.join(dir, 'empty.txt'), '');

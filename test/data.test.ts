@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { BatchStream, evalBatches, splitTrainVal } from '../src/data/batches.js';
-import { decodeUtf8Strict, firstInvalidUtf8, readCorpus } from '../src/data/corpus.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchStream, evalBatches, evalLayout, splitTrainVal } from '../src/data/batches.js';
+import { combinedHash, DEFAULT_DOC_SEP, describeSkipped, readCorpus } from '../src/data/corpus.js';
+import { globMatcher } from '../src/data/inputs.js';
+import { changedSizes, corpusChange } from '../src/data/record.js';
 import { describeChars, Vocab } from '../src/data/vocab.js';
 import { RuntimeFailure, UsageError } from '../src/util/errors.js';
 
@@ -124,32 +127,77 @@ describe('readCorpus', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = (name: string, content: string | Uint8Array): string => {
     const p = path.join(dir, name);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
     fs.writeFileSync(p, content);
     return p;
   };
   const usageError = async (p: string): Promise<string> => {
-    const err = await errorOf(() => readCorpus(p));
+    const err = await errorOf(() => readCorpus([p]));
     expect(err).toBeInstanceOf(UsageError);
     return err.message;
   };
-
-  it('reads the text, its size, and a name without the extension', async () => {
-    const p = file('log.book.txt', 'héllo\n');
-    expect(await readCorpus(p)).toEqual({ path: p, name: 'log.book', text: 'héllo\n', bytes: 7 });
+  const textOf = (c: { tokens: ArrayLike<number>; vocab: Vocab }) => c.vocab.decode(c.tokens);
+  const sha256 = (text: string | Uint8Array) => createHash('sha256').update(text).digest('hex');
+  /** Standard input that delivers the bytes `size` at a time, so sequences and the BOM are cut across chunks. */
+  const stdinOf = (bytes: Uint8Array, size: number) => ({
+    async *[Symbol.asyncIterator]() {
+      for (let i = 0; i < bytes.length; i += size) yield bytes.slice(i, i + size);
+    },
   });
 
-  it('drops a leading byte-order mark and keeps CRLF', async () => {
+  it('reads a file into tokens, a vocabulary sorted by code point, and a record of what it read', async () => {
+    const p = file('log.book.txt', 'héllo\n');
+    const c = await readCorpus([p]);
+    expect(c.vocab.chars).toEqual(['\n', 'h', 'l', 'o', 'é']);
+    expect([...c.tokens]).toEqual([1, 4, 2, 2, 3, 0]);
+    expect(c.tokens).toBeInstanceOf(Uint8Array);
+    expect(c.record).toEqual({
+      name: 'log.book', chars: 6, sha256: sha256('héllo\n'), files: [{ path: p, bytes: 7, sha256: sha256('héllo\n') }], docSep: DEFAULT_DOC_SEP, skipped: [],
+    });
+  });
+
+  it('drops a leading byte-order mark (the hash is of the text) and keeps CRLF', async () => {
     const p = file('bom.txt', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('a\r\nb\r\n')]));
-    expect((await readCorpus(p)).text).toBe('a\r\nb\r\n');
+    const c = await readCorpus([p]);
+    expect(textOf(c)).toBe('a\r\nb\r\n');
+    expect(c.record.sha256).toBe(sha256('a\r\nb\r\n'));
+  });
+
+  it('decodes the same tokens from standard input a byte at a time as from a file', async () => {
+    const text = '\ufeffKeeper — 灯塔 🌊 Αλφα\r\n𝔸 end\n';
+    const bytes = new TextEncoder().encode(text);
+    const whole = await readCorpus([file('mixed.txt', bytes)]);
+    for (const size of [1, 2, 3, 5]) {
+      const piped = await readCorpus(['-'], { stdin: stdinOf(bytes, size) });
+      expect(textOf(piped)).toBe(text.slice(1));
+      expect([...piped.tokens]).toEqual([...whole.tokens]);
+      expect(piped.record.sha256).toBe(whole.record.sha256);
+      expect(piped.record.files).toEqual([{ path: '-', bytes: bytes.length, sha256: whole.record.sha256 }]);
+      expect(piped.record.name).toBe('stdin');
+    }
+  });
+
+  it('refuses standard input that is a terminal, saying to pipe text in', async () => {
+    const err = await errorOf(() => readCorpus(['-'], { stdin: Object.assign(stdinOf(new Uint8Array(0), 1), { isTTY: true }) }));
+    expect(err.message).toMatch(/standard input, which is a terminal; pipe text in/);
+  });
+
+  it('widens the tokens from Uint8 to Uint16 to Uint32 as the vocabulary grows past 256 and 65536', async () => {
+    for (const [count, type] of [[256, Uint8Array], [257, Uint16Array], [65536, Uint16Array], [65537, Uint32Array]] as const) {
+      // Code points in descending order, so the renumbering in code-point order is exercised too.
+      let text = '';
+      for (let i = count - 1; i >= 0; i--) text += String.fromCodePoint(0x10000 + i);
+      const c = await readCorpus(['-'], { stdin: stdinOf(new TextEncoder().encode(text), 4096) });
+      expect(c.tokens, String(count)).toBeInstanceOf(type);
+      expect(c.vocab.size).toBe(count);
+      expect(c.vocab.chars[0]).toBe('\u{10000}');
+      expect(textOf(c) === text).toBe(true);
+    }
   });
 
   it('refuses a missing file', async () => {
     const p = path.join(dir, 'nope.txt');
-    expect(await usageError(p)).toBe(`no such file: ${p} — check the path`);
-  });
-
-  it('refuses a directory', async () => {
-    expect(await usageError(dir)).toBe(`${dir} is a directory; give the path of a text file`);
+    expect(await usageError(p)).toBe(`no such file or folder: ${p} — check the path`);
   });
 
   it.skipIf(process.getuid?.() === 0)('refuses a file it may not read', async () => {
@@ -168,22 +216,16 @@ describe('readCorpus', () => {
     expect(await usageError(p)).toBe(`${p} is not valid UTF-8 (byte 0xE9 at offset 15, line 2); convert it to UTF-8, e.g. iconv -f latin1 -t utf-8`);
   });
 
-  it('refuses binary content, naming the offset of the first NUL byte', async () => {
-    const p = file('binary.bin', Uint8Array.of(0x61, 0x62, 0x63, 0x00, 0x64, 0x00));
+  it('refuses binary content, naming the offset of the first NUL byte, even after an invalid byte', async () => {
+    const p = file('binary.bin', Uint8Array.of(0x61, 0xff, 0x63, 0x00, 0x64, 0x00));
     expect(await usageError(p)).toBe(`${p} looks like a binary file (a NUL byte at offset 3); give a UTF-8 text file`);
   });
 
   it('refuses UTF-16 text, saying to convert it', async () => {
     expect(await usageError(file('utf16.txt', Buffer.from('\ufeffhi', 'utf16le')))).toMatch(/is UTF-16 text.*iconv -f utf-16 -t utf-8/);
   });
-});
 
-describe('decodeUtf8Strict', () => {
-  it('names the label it is given in its messages', () => {
-    expect(() => decodeUtf8Strict(Uint8Array.of(0x61, 0xff), 'eval.txt')).toThrow(/^eval\.txt is not valid UTF-8 \(byte 0xFF at offset 1, line 1\)/);
-  });
-
-  it('finds the start of the first invalid sequence, as the strict decoder judges it', () => {
+  it('finds the first invalid sequence where the strict WHATWG decoder does, however the bytes are chunked', async () => {
     const cases: [number[], number][] = [
       [[0x61, 0x80], 1], // a stray continuation byte
       [[0x61, 0x62, 0xe2, 0x82, 0x41], 2], // a three-byte sequence cut short
@@ -197,13 +239,143 @@ describe('decodeUtf8Strict', () => {
     for (const [bytes, offset] of cases) {
       const data = Uint8Array.from(bytes);
       expect(() => new TextDecoder('utf-8', { fatal: true }).decode(data)).toThrow();
-      expect(firstInvalidUtf8(data)).toBe(offset);
+      for (const size of [1, 64]) {
+        const err = await errorOf(() => readCorpus(['-'], { stdin: stdinOf(data, size) }));
+        expect(err.message, `${bytes} in chunks of ${size}`).toMatch(new RegExp(`^- is not valid UTF-8 \\(byte 0x[0-9A-F]{2} at offset ${offset}, line 1\\)`));
+      }
     }
   });
 
-  it('finds nothing wrong in valid UTF-8', () => {
-    const data = new TextEncoder().encode('a é 中 😀 \u{10ffff}');
-    expect(firstInvalidUtf8(data)).toBe(data.length);
+  it('reads every code point up to U+10FFFF', async () => {
+    const text = 'a é 中 😀 \u{10ffff}';
+    expect(textOf(await readCorpus(['-'], { stdin: stdinOf(new TextEncoder().encode(text), 3) }))).toBe(text);
+  });
+
+  it('with a given vocabulary, leaves out and counts the characters outside it', async () => {
+    const c = await readCorpus([file('odd.txt', 'abZcz☃a')], { vocab: Vocab.fromChars(['a', 'b', 'c']) });
+    expect(textOf(c)).toBe('abca');
+    expect(c.unknown).toEqual({ chars: ['Z', 'z', '☃'], count: 3 });
+  });
+
+  describe('a folder', () => {
+    const root = path.join(dir, 'notes');
+    beforeAll(() => {
+      file('notes/b.txt', 'bee\n');
+      file('notes/a.txt', 'ant\n');
+      file('notes/sub/c.md', 'cat\n');
+      file('notes/Z.txt', 'zed\n'); // upper case sorts first by code unit
+      file('notes/empty.txt', '');
+      file('notes/.git/config', 'not read\n');
+      file('notes/.DS_Store', Uint8Array.of(0, 0, 0, 1, 0x42, 0x75, 0x64, 0x31));
+      file('notes/sub/latin1.txt', Uint8Array.of(0x63, 0x61, 0x66, 0xe9));
+      fs.symlinkSync('..', path.join(root, 'sub/loop'));
+    });
+
+    it('reads every text file below it in sorted order, a separator between documents', async () => {
+      const c = await readCorpus([root]);
+      expect(textOf(c)).toBe(['zed\n', 'ant\n', 'bee\n', 'cat\n'].join(DEFAULT_DOC_SEP));
+      expect(c.record.files.map((f) => path.relative(root, f.path))).toEqual(['Z.txt', 'a.txt', 'b.txt', 'empty.txt', 'sub/c.md']);
+      expect(c.record.name).toBe('notes');
+    });
+
+    it('skips what is not text, and names symlink loops, in one list', async () => {
+      const c = await readCorpus([root]);
+      expect(c.skipped.map((s) => [path.relative(root, s.path), s.reason])).toEqual([
+        ['.DS_Store', 'binary: a NUL byte at offset 0'],
+        ['sub/latin1.txt', 'not UTF-8: byte 0xE9 at offset 3, line 1'],
+        ['sub/loop', `a symlink loop back to ${root}`],
+      ]);
+      expect(describeSkipped(c.skipped)).toMatch(/^skipped 3 files that are not readable UTF-8 text: .*\.DS_Store \(binary: a NUL byte at offset 0\), /);
+    });
+
+    it('chooses files with --include globs, by name or by path below the folder', async () => {
+      expect(textOf(await readCorpus([root], { include: ['*.md'] }))).toBe('cat\n');
+      expect(textOf(await readCorpus([root], { include: ['sub/**', 'a.*'] }))).toBe(`ant\n${DEFAULT_DOC_SEP}cat\n`);
+      expect((await errorOf(() => readCorpus([root], { include: ['*.rst'] }))).message).toBe(`no file under ${root} matches --include '*.rst'; check the pattern`);
+    });
+
+    it('puts the chosen separator between documents, or none', async () => {
+      expect(textOf(await readCorpus([root], { include: ['a.txt', 'b.txt'], docSep: '\n' }))).toBe('ant\n\nbee\n');
+      expect(textOf(await readCorpus([root], { include: ['a.txt', 'b.txt'], docSep: null }))).toBe('ant\nbee\n');
+    });
+
+    it('reads several inputs in the order given; --include chooses under folders only', async () => {
+      const c = await readCorpus([path.join(root, 'b.txt'), path.join(root, 'sub'), path.join(root, 'a.txt')], { include: ['*.md'] });
+      expect(textOf(c)).toBe(['bee\n', 'cat\n', 'ant\n'].join(DEFAULT_DOC_SEP));
+      expect(c.record.name).toBe('b');
+    });
+
+    it('forgets the characters a skipped file brought, renumbering the others', async () => {
+      // b.txt brings 'a' (before 'z', so 'z' is renumbered) and '!' before its invalid byte; both go with it.
+      const parts = ['z1.txt', 'b.txt', 'z2.txt'].map((name) => path.join(dir, 'rollback', name));
+      file('rollback/z1.txt', 'zzz');
+      file('rollback/b.txt', Uint8Array.of(0x61, 0x21, 0x7a, 0xff));
+      file('rollback/z2.txt', 'zy');
+      const c = await readCorpus(parts);
+      expect(c.vocab.chars).toEqual([DEFAULT_DOC_SEP, 'y', 'z']);
+      expect(textOf(c)).toBe(`zzz${DEFAULT_DOC_SEP}zy`);
+      expect(c.skipped).toEqual([{ path: parts[1], reason: 'not UTF-8: byte 0xFF at offset 3, line 1' }]);
+    });
+
+    it('says what was wrong when no file is text', async () => {
+      const err = await errorOf(() => readCorpus([path.join(root, '.DS_Store'), path.join(root, 'sub/latin1.txt')]));
+      expect(err.message).toMatch(/^no text to learn from: skipped 2 files that are not readable UTF-8 text: .*; give UTF-8 text files/);
+    });
+  });
+
+  it('hashes one document as its text, several as the list of their hashes with the separator', async () => {
+    const one = [{ path: 'a', bytes: 3, sha256: sha256('ant') }];
+    expect(combinedHash(one, DEFAULT_DOC_SEP)).toBe(sha256('ant'));
+    const two = [...one, { path: 'b', bytes: 3, sha256: sha256('bee') }];
+    expect(combinedHash(two, DEFAULT_DOC_SEP)).not.toBe(combinedHash([...two].reverse(), DEFAULT_DOC_SEP));
+    expect(combinedHash(two, DEFAULT_DOC_SEP)).not.toBe(combinedHash(two, null));
+  });
+});
+
+describe('corpus records', () => {
+  const record = (files: [string, number, string][], skipped: string[] = []) => ({
+    name: 'notes', chars: 0, sha256: files.map((f) => f[2]).join(''), docSep: DEFAULT_DOC_SEP, skipped,
+    files: files.map(([p, bytes, sha256]) => ({ path: p, bytes, sha256 })),
+  });
+
+  it('name the files added, removed and modified', () => {
+    const before = record([['n/a', 1, 'x'], ['n/b', 1, 'y'], ['n/c', 1, 'z']]);
+    const after = record([['n/a', 1, 'x'], ['n/b', 1, 'Y'], ['n/d', 1, 'w']]);
+    expect(corpusChange(before, after)).toBe('n/d added, n/c removed, n/b modified');
+    expect(corpusChange(before, before)).toBeNull();
+  });
+
+  it('before reading, tell removed and resized files, and new ones apart from those skipped before', () => {
+    const before = record([['n/a', 1, 'x'], ['n/b', 1, 'y']], ['n/bin']);
+    const list = { name: 'n', skipped: [], files: [{ path: 'n/a', bytes: 2 }, { path: 'n/bin', bytes: 5 }, { path: 'n/new', bytes: 1 }] };
+    expect(changedSizes(before, list)).toBe('n/new added, n/b removed, n/a modified');
+    expect(changedSizes(before, { ...list, files: [{ path: 'n/a', bytes: 1 }, { path: 'n/b', bytes: 1 }] })).toBeNull();
+  });
+
+  it('say so when only the order or the separator differs', () => {
+    const before = record([['a', 1, 'x'], ['b', 1, 'y']]);
+    expect(corpusChange(before, { ...before, sha256: 'other' })).toBe('the same files are read in another order');
+    expect(corpusChange(before, { ...before, sha256: 'other', docSep: null })).toBe('the document separator (--doc-sep) differs');
+  });
+
+  it('compare a run from before several inputs by its hash alone', () => {
+    const old = { name: 'log', chars: 10, sha256: 'x' };
+    expect(corpusChange(old, { ...record([['log.txt', 10, 'x']]), sha256: 'x' })).toBeNull();
+    expect(corpusChange(old, record([['log.txt', 10, 'y']]))).toBe('it was trained on log (10 characters), this corpus differs');
+  });
+});
+
+describe('globMatcher', () => {
+  it('matches names with * ? [] {} and paths with **', () => {
+    expect(globMatcher('*.md')('poems/deep/a.md')).toBe(true);
+    expect(globMatcher('*.md')('a.txt')).toBe(false);
+    expect(globMatcher('?.txt')('a.txt')).toBe(true);
+    expect(globMatcher('[ab].txt')('c.txt')).toBe(false);
+    expect(globMatcher('*.{md,txt}')('x.txt')).toBe(true);
+    expect(globMatcher('poems/**/*.txt')('poems/a.txt')).toBe(true);
+    expect(globMatcher('poems/**/*.txt')('poems/x/y/a.txt')).toBe(true);
+    expect(globMatcher('poems/*.txt')('poems/x/a.txt')).toBe(false);
+    expect(globMatcher('a+b.txt')('a+b.txt')).toBe(true);
   });
 });
 
@@ -376,6 +548,15 @@ describe('evalBatches', () => {
   it('yields nothing for fewer than 2 tokens', () => {
     expect(collect(1, 4, 4)).toEqual([]);
     expect(collect(0, 4, 4)).toEqual([]);
+  });
+
+  it('with a cap, scores B windows spread over the text, each from its stream start', () => {
+    // n = 41, B = 4: streams start at 0, 10, 20, 30; a cap of 8 scores the first 2 positions of each.
+    const chunks = [...evalBatches(positions(41), 4, 3, 8)].map((c) => ({ inputs: [...c.inputs.subarray(0, c.steps * c.batchSize)], steps: c.steps }));
+    expect(chunks).toEqual([{ inputs: [0, 10, 20, 30, 1, 11, 21, 31], steps: 2 }]);
+    expect(evalLayout(41, 4, 8)).toEqual({ B: 4, stride: 10, L: 2 });
+    expect(evalLayout(41, 4, null)).toEqual({ B: 4, stride: 10, L: 10 });
+    expect(evalLayout(41, 4, 3)).toEqual({ B: 3, stride: 13, L: 1 }); // fewer streams than the batch when the cap is smaller
   });
 
   it('reuses the same arrays for every chunk', () => {

@@ -51,3 +51,13 @@ describe('scripts/bench-gemm.mjs', () => {
     for (const row of rows) expect(row).toMatch(/\d+×\d+×\d+ +\d+\.\d\d +\d+\.\d\d$/);
   });
 });
+
+describe('scripts/big-corpus.mjs', () => {
+  it.skipIf(!fs.existsSync('/usr/bin/time'))('builds a corpus in a temp folder, measures a short training run on it, and deletes the folder (skipped where /usr/bin/time is absent)', async () => {
+    const r = await script('big-corpus.mjs', ['--sizes', '1MB', '--files', '3', '--iters', '2', '--train', '--layers 1 --hidden 16 --val-max-chars 1000']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\| 1MB in 3 files \| \d+\.\d \| \d+ \| \d+\.\d \| \d+ \| \d+\.\d \|$/m);
+    const temp = /building the corpora in (\S+)/.exec(r.stderr)![1];
+    expect(fs.existsSync(temp)).toBe(false);
+  });
+});

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { CorpusRecord } from '../data/corpus.js';
 import { CELL_TYPES, describeParams, type ModelConfig } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
 
@@ -45,6 +46,7 @@ const autoChoiceSchema = z.object({
   hiddenSize: positiveInt,
   dropout: z.number().min(0).lt(1),
   batchSize: positiveInt,
+  lr: positive,
   /** Training characters of the corpus and its vocabulary. */
   corpusChars: count,
   vocabSize: positiveInt,
@@ -119,6 +121,18 @@ const historyPointSchema = z.object({
   seconds: nonNegative,
 });
 
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex');
+
+/** See CorpusRecord: the files and docSep fields came with several inputs, skipped after them. */
+const corpusSchema = z.object({
+  name: z.string(),
+  chars: count,
+  sha256: z.union([sha256, z.literal('')]),
+  files: z.array(z.object({ path: z.string(), bytes: count, sha256 })).optional(),
+  docSep: z.string().nullable().optional(),
+  skipped: z.array(z.string()).optional(),
+}) satisfies z.ZodType<CorpusRecord>;
+
 /** Where training stands. */
 const trainingStateSchema = z.object({
   iteration: count,
@@ -139,7 +153,8 @@ const trainingStateSchema = z.object({
   lastValLoss: loss.nullable(),
   seconds: nonNegative,
   history: z.array(historyPointSchema),
-  corpus: z.object({ name: z.string(), chars: count, sha256: z.string().regex(/^([0-9a-f]{64})?$/) }),
+  /** The text trained on: its files and hashes, to refuse resuming on another. */
+  corpus: corpusSchema,
 });
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

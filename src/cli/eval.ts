@@ -1,33 +1,48 @@
 import { Command, Option } from 'commander';
+import ora from 'ora';
 import { loadCheckpoint } from '../checkpoint/store.js';
-import { evaluateText } from '../train/evaluate.js';
-import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
+import { describeSkipped } from '../data/corpus.js';
 import { describeChars } from '../data/vocab.js';
-import { choice } from './options.js';
-import { stderrStyle as style } from './ui.js';
+import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
+import { evaluateCorpus } from '../train/evaluate.js';
+import { choice, repeatable } from './options.js';
+import { bytes, stderrStyle as style } from './ui.js';
 
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('measure how well a model predicts a text file (cross-entropy per character)')
+    .description('measure how well a model predicts text (cross-entropy per character): files, folders or standard input')
     .argument('<checkpoint>', 'a checkpoint file')
-    .argument('<file>', 'a UTF-8 text file')
+    .argument('<text...>', 'UTF-8 text files, folders (every text file below) or - for standard input')
+    .addOption(new Option('--include <glob>', "only files under the folders that match, e.g. '*.md'; repeatable").argParser(repeatable))
     .addOption(new Option('--json', 'print one JSON object for programs'))
     .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
     .addHelpText('after', `
 Examples:
   $ charnn eval checkpoints/lighthouse/best.json held-out.txt
-  $ charnn eval checkpoints/lighthouse/best.json held-out.txt --json`)
-    .action(async (checkpointFile: string, file: string, opts: { json?: boolean; backend: BackendName }) => {
-      const result = await evaluateText(await loadCheckpoint(checkpointFile), file, opts.backend);
+  $ charnn eval checkpoints/notes/best.json new-notes/ --include '*.md' --json
+  $ cat held-out.txt | charnn eval checkpoints/lighthouse/best.json -`)
+    .action(async (checkpointFile: string, inputs: string[], opts: { include?: string[]; json?: boolean; backend: BackendName }) => {
+      const checkpoint = await loadCheckpoint(checkpointFile);
+      const spinner = ora({ stream: process.stderr, discardStdin: false });
+      const result = await evaluateCorpus(checkpoint, inputs, opts.backend, {
+        include: opts.include,
+        onProgress: (p) => {
+          if (p.seconds < 1 || !spinner.isEnabled) return;
+          spinner.start(`reading: ${bytes(p.bytes)}${p.totalBytes !== null ? ` of ${bytes(p.totalBytes)}` : ''}, ${bytes(p.bytes / p.seconds)}/s`);
+        },
+      }).finally(() => spinner.stop());
+      const what = inputs.join(' ');
+      if (result.skipped.length > 0) process.stderr.write(style.yellow(`warning: ${describeSkipped(result.skipped)}`) + '\n');
       if (opts.json) {
         process.stdout.write(JSON.stringify(result) + '\n');
         return;
       }
       if (result.unknownChars > 0) {
-        process.stderr.write(style.yellow(`warning: ${result.unknownChars} character(s) of ${file} are not in the model's vocabulary and were left out of the score: ${describeChars(result.unknown)}`) + '\n');
+        process.stderr.write(style.yellow(`warning: ${result.unknownChars} character(s) of ${what} are not in the model's vocabulary and were left out of the score: ${describeChars(result.unknown)}`) + '\n');
       }
-      process.stdout.write(`${result.lossNats.toFixed(4)} nats/char  ${result.lossBits.toFixed(4)} bits/char  over ${result.chars} characters of ${file}` +
+      const files = result.files > 1 ? ` (${result.files} files)` : '';
+      process.stdout.write(`${result.lossNats.toFixed(4)} nats/char  ${result.lossBits.toFixed(4)} bits/char  over ${result.chars} characters of ${what}${files}` +
         (result.unknownChars > 0 ? ` (${result.unknownChars} unknown characters left out)` : '') + '\n');
     });
 }

@@ -31,6 +31,8 @@ export interface CheckpointSummary {
   vocabPreview: string;
   corpus: string;
   corpusChars: number;
+  /** Documents the corpus was read from. */
+  corpusFiles: number;
   iteration: number;
   epoch: number;
   bestValLoss: number | null;
@@ -51,8 +53,8 @@ export function summarize(ckpt: Checkpoint): CheckpointSummary {
     cell: ckpt.model.cell, layers: ckpt.model.layers, hiddenSize: ckpt.model.hiddenSize, dropout: ckpt.model.dropout,
     parameters: describeParams(ckpt.model).reduce((n, p) => n + p.size, 0),
     vocabSize: ckpt.vocab.length,
-    vocabPreview: ckpt.vocab.map((c) => (c === '\n' ? '↵' : c === '\r' ? '␍' : c === '\t' ? '⇥' : c === ' ' ? '␠' : c)).slice(0, 80).join(''),
-    corpus: t.corpus.name, corpusChars: t.corpus.chars,
+    vocabPreview: ckpt.vocab.map((c) => (c === '\n' ? '↵' : c === '\r' ? '␍' : c === '\t' ? '⇥' : c === ' ' ? '␠' : c === '\u001e' ? '␞' : c)).slice(0, 80).join(''),
+    corpus: t.corpus.name, corpusChars: t.corpus.chars, corpusFiles: t.corpus.files?.length ?? 1,
     iteration: t.iteration, epoch: last?.epoch ?? t.epoch,
     bestValLoss: t.bestValLoss, lastValLoss: t.lastValLoss, trainLoss: t.smoothLoss,
     trainingSeconds: t.seconds, lr: t.lr, schedule: t.schedule ?? null, config: ckpt.config, history: t.history,
@@ -64,7 +66,7 @@ export function describe(s: CheckpointSummary): string {
   const lines = [
     `model       ${s.layers}×${s.hiddenSize} ${s.cell.toUpperCase()}${s.dropout > 0 ? `, dropout ${s.dropout}` : ''}, ${compact(s.parameters)} parameters`,
     `vocabulary  ${s.vocabSize} characters: ${s.vocabPreview}${s.vocabSize > 80 ? '…' : ''}`,
-    `corpus      ${s.corpus} (${compact(s.corpusChars)} characters)`,
+    `corpus      ${s.corpus} (${s.corpusFiles > 1 ? `${s.corpusFiles} files, ` : ''}${compact(s.corpusChars)} characters)`,
     `training    iteration ${s.iteration}, epoch ${s.epoch.toFixed(2)}, ${clock(s.trainingSeconds)}; batch ${s.config.batchSize}×${s.config.seqLength}, ${s.config.optimizer} lr ${s.config.lr}`,
     `schedule    ${describeSchedule(s)}`,
     ...(s.config.autoChoice ? [`chosen      ${s.config.autoChoice.message.replace(/;.*/, '')}`] : []),

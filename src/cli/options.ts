@@ -66,3 +66,36 @@ export function choice<T extends string>(allowed: readonly T[]): (value: string)
     return value as T;
   };
 }
+
+const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\' };
+
+/** Backslash escapes in a text option: \n \t \r \\, \xHH, \uHHHH and \u{H…} (any code point). */
+export function unescape(value: string): string {
+  return value.replace(/\\(?:([ntr\\])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|u\{([0-9a-fA-F]{1,6})\})/g, (match, c: string, x: string, u: string, braced: string) => {
+    if (c) return ESCAPES[c];
+    const cp = parseInt(x ?? u ?? braced, 16);
+    if (cp > 0x10ffff) throw new InvalidArgumentError(`${match} is past U+10FFFF, the last code point.`);
+    return String.fromCodePoint(cp);
+  });
+}
+
+/** --doc-sep: one character (escapes allowed, e.g. '\x1e' or '\n'), or `none`. */
+export function documentSeparator(value: string): string | null {
+  if (value === 'none') return null;
+  const char = unescape(value);
+  if ([...char].length !== 1) throw new InvalidArgumentError("expected one character (escapes such as '\\x1e' or '\\n' work) or none.");
+  return char;
+}
+
+/** A positive whole number, or `all` (Infinity: commander cannot hold null as an option's value). */
+export function positiveIntOrAll(value: string): number {
+  if (value.trim() === 'all') return Infinity;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number, or all.');
+  return n;
+}
+
+/** Collects a repeatable option's values. */
+export function repeatable(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

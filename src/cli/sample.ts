@@ -3,7 +3,7 @@ import { BEST, findNewest, LATEST, loadCheckpoint } from '../checkpoint/store.js
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
 import { Sampler } from '../sample/sampler.js';
 import { RuntimeFailure, UsageError } from '../util/errors.js';
-import { choice, nonNegativeInt, positiveInt, positiveNumber, seed } from './options.js';
+import { choice, nonNegativeInt, positiveInt, positiveNumber, repeatable, seed, unescape } from './options.js';
 import { stderrStyle as style } from './ui.js';
 
 export function registerSample(program: Command): void {
@@ -19,7 +19,7 @@ export function registerSample(program: Command): void {
     .addOption(new Option('--top-k <k>', 'sample only among the k most likely characters (k above the vocabulary size: all)').argParser(positiveInt))
     .addOption(new Option('--top-p <p>', 'nucleus sampling: only among the fewest most likely characters that together reach probability p (0 < p ≤ 1; applied after --top-k)').argParser(topP))
     .addOption(new Option('--argmax', 'always take the most likely character (greedy; --temp, --top-k and --top-p then do nothing)'))
-    .addOption(new Option('--stop <string>', 'end a sample once it generates this string (printed too); repeatable; \\n \\t \\r \\\\ are escapes').argParser(collect).default([], 'none'))
+    .addOption(new Option('--stop <string>', 'end a sample once it generates this string (printed too); repeatable; \\n \\t \\r \\\\ \\xHH \\u{H…} are escapes').argParser(collect).default([], 'none'))
     .addOption(new Option('--count <n>', 'independent samples, each from a fresh state and the prime, separated by a blank line (--json tells apart samples that hold blank lines themselves)').argParser(positiveInt).default(1))
     .addOption(new Option('--json', 'print each sample as one line of JSON, {"text": …}, for programs'))
     .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
@@ -102,11 +102,10 @@ function drained(): Promise<void> {
   });
 }
 
-/** --stop values, with \\n, \\t, \\r and \\\\ read as newline, tab, carriage return and backslash. */
+/** --stop values, escapes read (see unescape). */
 function collect(value: string, previous: string[]): string[] {
   if (value === '') throw new InvalidArgumentError('expected a string of at least one character.');
-  const escapes: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\' };
-  return [...previous, value.replace(/\\([ntr\\])/g, (_, c: string) => escapes[c])];
+  return repeatable(unescape(value), previous);
 }
 
 function topP(value: string): number {

@@ -7,8 +7,11 @@ import { CELL_TYPES, type ModelConfig } from '../model/model.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
 import { LR_SCHEDULES } from '../train/schedule.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL, train, type TrainEvent } from '../train/trainer.js';
-import { choice, duration, finiteNumber, fraction, nonNegativeNumber, positiveInt, positiveNumber, seed } from './options.js';
-import { clock, compact, stderrStyle as style } from './ui.js';
+import { DEFAULT_DOC_SEP } from '../data/corpus.js';
+import {
+  choice, documentSeparator, duration, finiteNumber, fraction, nonNegativeNumber, positiveInt, positiveIntOrAll, positiveNumber, repeatable, seed,
+} from './options.js';
+import { bytes as formatBytes, clock, compact, stderrStyle as style } from './ui.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -23,15 +26,17 @@ const CONFIG_OPTIONS = {
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a model on a UTF-8 text file; checkpoints go to ./checkpoints/<corpus name>/')
-    .argument('<corpus>', 'the text file to learn from')
+    .description('train a model on UTF-8 text: files, folders or standard input; checkpoints go to ./checkpoints/<corpus name>/')
+    .argument('<corpus...>', 'text files, folders (every text file below, in sorted order) or - for standard input')
     .addOption(new Option('--model <cell>', 'recurrent cell').argParser(choice(CELL_TYPES)).default(DEFAULT_MODEL.cell))
     .addOption(new Option('--layers <n>', 'recurrent layers').argParser(positiveInt).default(DEFAULT_MODEL.layers))
     .addOption(new Option('--hidden <n>', 'hidden units per layer').argParser(positiveInt).default(DEFAULT_MODEL.hiddenSize))
     .addOption(new Option('--dropout <p>', 'dropout between layers while training').argParser(fraction).default(DEFAULT_MODEL.dropout))
     .addOption(new Option('--seq-length <n>', 'characters per stream per step (truncated BPTT length)').argParser(positiveInt).default(DEFAULT_CONFIG.seqLength))
     .addOption(new Option('--batch-size <n>', 'parallel streams per step').argParser(positiveInt).default(DEFAULT_CONFIG.batchSize))
-    .addOption(new Option('--val-frac <f>', 'the last fraction of the corpus held out for validation').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.valFrac))
+    .addOption(new Option('--include <glob>', "only files under the folders that match, e.g. '*.md' or 'poems/**'; repeatable").argParser(repeatable))
+    .addOption(new Option('--doc-sep <char>', "the character put between documents (files), or none").argParser(documentSeparator).default(DEFAULT_DOC_SEP, "'\\x1e'"))
+    .addOption(new Option('--val-frac <f>', 'the last fraction of the corpus (files in reading order) held out for validation').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.valFrac))
     .addOption(new Option('--optimizer <name>', 'optimizer').argParser(choice(OPTIMIZERS)).default(DEFAULT_CONFIG.optimizer))
     .addOption(new Option('--lr <rate>', 'learning rate').argParser(positiveNumber).default(DEFAULT_CONFIG.lr))
     .addOption(new Option('--lr-schedule <name>', 'budget: warm up, hold, then decay over the last 30% to a floor at the end of the budget (the default with --time-limit, --max-iters or --max-epochs); exp: --lr-decay every epoch (the default without); constant').argParser(choice(LR_SCHEDULES)))
@@ -46,7 +51,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--time-limit <duration>', 'stop this invocation after e.g. 90s, 10m, 1h').argParser(duration))
     .addOption(new Option('--eval-every <n>', 'measure validation loss and write checkpoints every n iterations').argParser(positiveInt).default(DEFAULT_CONFIG.evalEvery))
     .addOption(new Option('--patience <evals>', 'stop when this many evaluations in a row have not improved the best validation loss').argParser(positiveInt))
-    .addOption(new Option('--val-max-chars <n>', 'score at most this many characters of the validation split (its first ones) at each evaluation').argParser(positiveInt))
+    .addOption(new Option('--val-max-chars <n>', 'score at most this many characters of the validation split at each evaluation (windows spread over it), or all').argParser(positiveIntOrAll).default(DEFAULT_CONFIG.valMaxChars))
     .addOption(new Option('--checkpoint-dir <dir>', 'where latest.json and best.json go (default: checkpoints/<corpus name>)'))
     .addOption(new Option('--resume [checkpoint]', 'continue the run in the checkpoint folder, or from this checkpoint'))
     .addOption(new Option('--init-from <checkpoint>', 'start a new run from these weights (fine-tuning)'))
@@ -58,16 +63,19 @@ export function registerTrain(program: Command): void {
 Examples:
   $ charnn train corpora/lighthouse.txt --time-limit 1m     # model and schedule chosen for the minute
   $ charnn train input.txt --time-limit 10m --layers 2 --hidden 256 --lr-schedule constant
+  $ charnn train notes/ --include '*.md'                    # every .md file below notes/
+  $ cat *.log | charnn train -                              # standard input; checkpoints/stdin/
   $ charnn train input.txt --layers 2 --hidden 256 --dropout 0.2 --max-epochs 20
   $ charnn train input.txt --hidden 256 --patience 5     # stop once it starts to overfit
   $ charnn train input.txt --resume --max-epochs 40     # carry on, up to 40 epochs in all
   $ charnn train other.txt --init-from checkpoints/input/best.json`)
-    .action(async (corpus: string, opts: Record<string, unknown>, command: Command) => {
+    .action(async (corpus: string[], opts: Record<string, unknown>, command: Command) => {
       const given = (name: string) => command.getOptionValueSource(name) === 'cli';
       const model: Partial<Omit<ModelConfig, 'vocabSize'>> = {};
       for (const [flag, key] of Object.entries(MODEL_OPTIONS)) if (given(flag)) Object.assign(model, { [key]: opts[flag] });
       const config: Partial<TrainingConfig> = {};
       for (const [flag, key] of Object.entries(CONFIG_OPTIONS)) if (given(flag)) Object.assign(config, { [key]: opts[flag] });
+      if (config.valMaxChars === Infinity) config.valMaxChars = null; // --val-max-chars all
 
       const json = opts.json === true;
       const display = json ? jsonDisplay() : progressDisplay();
@@ -88,6 +96,8 @@ Examples:
       try {
         const done = await train({
           corpusPath: corpus,
+          include: opts.include as string[] | undefined,
+          docSep: given('docSep') ? (opts.docSep as string | null) : undefined,
           checkpointDir: opts.checkpointDir as string | undefined,
           resume: opts.resume as string | true | undefined,
           initFrom: opts.initFrom as string | undefined,
@@ -138,14 +148,34 @@ function progressDisplay(): Display {
   return {
     event(e) {
       switch (e.type) {
+        case 'reading': {
+          const text = `reading the corpus: ${formatBytes(e.bytes)}${e.totalBytes !== null ? ` of ${formatBytes(e.totalBytes)}` : ''}, ` +
+            `${formatBytes(e.bytes / Math.max(e.seconds, 1e-3))}/s`;
+          if (interactive) {
+            if (!spinner.isSpinning) spinner.start(text);
+            else spinner.text = text;
+          } else if (e.seconds - lastPlain >= 10) {
+            lastPlain = e.seconds;
+            line(text);
+          }
+          break;
+        }
         case 'start': {
+          lastPlain = 0;
           const m = e.model;
           if (e.config.autoChoice && e.resumedFrom === null) line(e.config.autoChoice.message);
           maxIters = e.config.maxIters ?? (e.config.maxEpochs !== null ? Math.ceil(e.config.maxEpochs * e.itersPerEpoch) : null);
           const what = `${m.layers}×${m.hiddenSize} ${m.cell.toUpperCase()} (${compact(e.params)} parameters)`;
           const from = e.resumedFrom ? `resuming ${e.resumedFrom} at iteration ${e.iteration}` : `training a ${what}`;
-          line(`${style.bold('charnn')} ${from} on ${e.corpus} (${compact(e.chars)} characters, ${e.vocabSize} distinct), ` +
+          const files = e.files > 1 ? `${e.files} files, ` : '';
+          const read = e.readSeconds >= 1 ? `, read in ${e.readSeconds.toFixed(1)} s (${formatBytes(e.bytes / e.readSeconds)}/s)` : '';
+          line(`${style.bold('charnn')} ${from} on ${e.corpus} (${files}${compact(e.chars)} characters, ${e.vocabSize} distinct${read}), ` +
             `batch ${e.config.batchSize}×${e.config.seqLength}, ${e.itersPerEpoch} iterations/epoch, ${e.backend} kernels → ${e.checkpointDir}/`);
+          if (e.valChars > 1) {
+            line(e.config.valMaxChars !== null && e.config.valMaxChars < e.valChars - 1
+              ? `validation: ${compact(e.valScored)} of the ${compact(e.valChars)} held-out characters at each evaluation, in windows spread over them (--val-max-chars)`
+              : `validation: all ${compact(e.valChars)} held-out characters at each evaluation`);
+          }
           if (interactive) spinner.start('starting');
           break;
         }

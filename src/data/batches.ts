@@ -105,33 +105,42 @@ export interface EvalBatch {
 }
 
 /**
- * The whole of `tokens` as B contiguous streams laid out as in BatchStream (B lowered to n−1 when the
- * text is short), in chunks of up to T steps, for scoring with the state carried from chunk to chunk.
- * Every target tokens[1 ..= B·L] is scored exactly once; the last (n−1) mod B tokens, fewer than B, are
- * not scored. Yields nothing when n < 2. The same arrays are reused for every chunk.
+ * `tokens` as B contiguous streams laid out as in BatchStream (B lowered to n−1 when the text is short),
+ * in chunks of up to T steps, for scoring with the state carried from chunk to chunk. Stream b starts at
+ * b·S with S = ⌊(n−1)/B⌋ and scores its first L = min(S, ⌊maxChars/B⌋) positions: all of the text when
+ * maxChars is null (the last (n−1) mod B tokens, fewer than B, are not scored), else B windows spread
+ * evenly over it, so a capped score still samples the whole text. Yields nothing when n < 2. The same
+ * arrays are reused for every chunk.
  */
-export function* evalBatches(tokens: TokenArray, batchSize: number, seqLength: number): Generator<EvalBatch> {
+export function* evalBatches(tokens: TokenArray, batchSize: number, seqLength: number, maxChars: number | null = null): Generator<EvalBatch> {
   if (!(Number.isInteger(batchSize) && batchSize >= 1 && Number.isInteger(seqLength) && seqLength >= 1)) {
     throw new RangeError(`evalBatches needs a positive batch size and sequence length (got ${batchSize} and ${seqLength})`);
   }
   if (tokens.length < 2) return;
-  const B = Math.min(batchSize, tokens.length - 1);
-  const L = Math.floor((tokens.length - 1) / B);
+  const { B, stride, L } = evalLayout(tokens.length, batchSize, maxChars);
   const inputs = new Int32Array(B * seqLength);
   const targets = new Int32Array(B * seqLength);
   for (let position = 0; position < L; position += seqLength) {
     const steps = Math.min(seqLength, L - position);
-    fillBatch(tokens, B, L, position, steps, inputs, targets);
+    fillBatch(tokens, B, stride, position, steps, inputs, targets);
     yield { inputs, targets, steps, batchSize: B };
   }
 }
 
-/** inputs[t·B + b] = tokens[b·L + position + t], targets one token later, for t < steps. */
+/** The streams evalBatches reads from n tokens; B·L characters are scored. */
+export function evalLayout(n: number, batchSize: number, maxChars: number | null): { B: number; stride: number; L: number } {
+  if (n < 2) return { B: 0, stride: 0, L: 0 };
+  const B = Math.min(batchSize, n - 1, maxChars ?? Infinity);
+  const stride = Math.floor((n - 1) / B);
+  return { B, stride, L: Math.min(stride, maxChars === null ? Infinity : Math.floor(maxChars / B)) };
+}
+
+/** inputs[t·B + b] = tokens[b·stride + position + t], targets one token later, for t < steps. */
 function fillBatch(
-  tokens: TokenArray, B: number, L: number, position: number, steps: number, inputs: Int32Array, targets: Int32Array,
+  tokens: TokenArray, B: number, stride: number, position: number, steps: number, inputs: Int32Array, targets: Int32Array,
 ): void {
   for (let b = 0; b < B; b++) {
-    const start = b * L + position;
+    const start = b * stride + position;
     for (let t = 0; t < steps; t++) {
       inputs[t * B + b] = tokens[start + t];
       targets[t * B + b] = tokens[start + t + 1];

@@ -115,7 +115,8 @@ function isOneCodePoint(char: unknown): char is string {
   return char.length === (char.codePointAt(0)! > 0xffff ? 2 : 1);
 }
 
-function tokenArray(vocabSize: number, length: number): TokenArray {
+/** An array of `length` tokens of the smallest unsigned type that holds `vocabSize` distinct ones. */
+export function tokenArray(vocabSize: number, length: number): TokenArray {
   if (vocabSize <= 0x100) return new Uint8Array(length);
   if (vocabSize <= 0x10000) return new Uint16Array(length);
   return new Uint32Array(length);

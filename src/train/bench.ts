@@ -1,6 +1,5 @@
 import { readCorpus } from '../data/corpus.js';
 import { BatchStream } from '../data/batches.js';
-import { Vocab } from '../data/vocab.js';
 import type { BackendName } from '../kernels/index.js';
 import { Model, type CellType } from '../model/model.js';
 import { Sampler } from '../sample/sampler.js';
@@ -53,9 +52,7 @@ const SAMPLE_ROUNDS = 7;
 
 /** Times real training steps (the trainer's own step) and sampling on a corpus. */
 export async function benchmark(o: BenchOptions): Promise<BenchResult> {
-  const corpus = await readCorpus(o.corpusPath);
-  const vocab = Vocab.fromText(corpus.text);
-  const tokens = vocab.encode(corpus.text);
+  const { tokens, vocab } = await readCorpus([o.corpusPath]);
   const stream = new BatchStream(tokens, o.batch, o.seq);
   const config = { cell: o.cell, vocabSize: vocab.size, hiddenSize: o.hidden, layers: o.layers, dropout: 0 };
   const engine = createEngine({ config, batchSize: o.batch, seqLength: o.seq, backend: o.backend, threads: o.threads });

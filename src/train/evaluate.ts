@@ -1,7 +1,8 @@
 import type { Checkpoint } from '../checkpoint/format.js';
 import { modelFromCheckpoint } from '../checkpoint/weights.js';
 import { evalBatches } from '../data/batches.js';
-import { decodeUtf8Strict, readTextFile } from '../data/corpus.js';
+import { DEFAULT_DOC_SEP, readCorpus, type ReadOptions } from '../data/corpus.js';
+import type { SkippedFile } from '../data/inputs.js';
 import { Vocab, type TokenArray } from '../data/vocab.js';
 import type { BackendName } from '../kernels/index.js';
 import { UsageError } from '../util/errors.js';
@@ -29,14 +30,15 @@ export interface Scorer {
 }
 
 /**
- * Cross-entropy on a whole token array, read as contiguous streams with the state carried from chunk
- * to chunk, no dropout. The carried training state is put back afterwards.
+ * Cross-entropy on a token array, read as contiguous streams with the state carried from chunk to
+ * chunk, no dropout: all of it, or at most `maxChars` characters in windows spread over it (evalBatches).
+ * The carried training state is put back afterwards.
  */
-export function evaluate(scorer: Scorer, tokens: TokenArray, batchSize: number, seqLength: number): Evaluation {
+export function evaluate(scorer: Scorer, tokens: TokenArray, batchSize: number, seqLength: number, maxChars: number | null = null): Evaluation {
   let total = 0;
   let chars = 0;
   let saved: Float32Array[] | null = null;
-  for (const { inputs, targets, steps, batchSize: batch } of evalBatches(tokens, Math.min(batchSize, scorer.maxBatch), Math.min(seqLength, scorer.maxSteps))) {
+  for (const { inputs, targets, steps, batchSize: batch } of evalBatches(tokens, Math.min(batchSize, scorer.maxBatch), Math.min(seqLength, scorer.maxSteps), maxChars)) {
     if (saved === null) {
       saved = scorer.saveState();
       scorer.resetState(batch);
@@ -51,7 +53,10 @@ export function evaluate(scorer: Scorer, tokens: TokenArray, batchSize: number, 
 }
 
 export interface TextEvaluation {
-  file: string;
+  /** What was named: files, folders, `-`. */
+  inputs: string[];
+  /** Documents read (files that were skipped are not counted). */
+  files: number;
   /** Mean cross-entropy over the scored characters. */
   lossNats: number;
   lossBits: number;
@@ -61,34 +66,31 @@ export interface TextEvaluation {
   unknownChars: number;
   /** Those characters, distinct. */
   unknown: string[];
+  /** Files found but not read: not UTF-8 text, unreadable. */
+  skipped: SkippedFile[];
 }
 
 const EVAL_BATCH = 32;
 const EVAL_STEPS = 64;
 
 /**
- * The model's loss on a text file. Characters outside the vocabulary are counted, reported and left
- * out; the rest is read as up to 32 contiguous streams (so a few characters at stream starts are
- * predicted from a fresh state, as in validation).
+ * The model's loss on files, folders or standard input, read as training reads them (with the
+ * checkpoint's document separator between documents, when its vocabulary has it). Characters outside
+ * the vocabulary are counted, reported and left out; the rest is read as up to 32 contiguous streams
+ * (so a few characters at stream starts are predicted from a fresh state, as in validation).
  */
-export async function evaluateText(ckpt: Checkpoint, file: string, backend: BackendName): Promise<TextEvaluation> {
-  const text = decodeUtf8Strict(await readTextFile(file), file);
+export async function evaluateCorpus(
+  ckpt: Checkpoint, inputs: string[], backend: BackendName, options: Pick<ReadOptions, 'stdin' | 'onProgress'> & { include?: string[] } = {},
+): Promise<TextEvaluation> {
   const vocab = Vocab.fromChars(ckpt.vocab);
-  const unknown = vocab.missing(text);
-  const unknownSet = new Set(unknown);
-  let unknownChars = 0;
-  let known = text;
-  if (unknown.length > 0) {
-    const kept: string[] = [];
-    for (const c of text) {
-      if (unknownSet.has(c)) unknownChars++;
-      else kept.push(c);
-    }
-    known = kept.join('');
-  }
-  const tokens = vocab.encode(known);
-  if (tokens.length < 2) throw new UsageError(`${file} has fewer than two characters the model knows; nothing to score`);
+  const separator = ckpt.training.corpus.docSep === undefined ? DEFAULT_DOC_SEP : ckpt.training.corpus.docSep;
+  const docSep = separator !== null && vocab.indexOf(separator) >= 0 ? separator : null;
+  const corpus = await readCorpus(inputs, { ...options, vocab, docSep });
+  if (corpus.tokens.length < 2) throw new UsageError(`${inputs.join(' ')} has fewer than two characters the model knows; nothing to score`);
   const model = modelFromCheckpoint(ckpt, { maxBatch: EVAL_BATCH, maxSteps: EVAL_STEPS, backend });
-  const { loss, chars } = evaluate(model, tokens, EVAL_BATCH, EVAL_STEPS);
-  return { file, lossNats: loss, lossBits: loss / Math.LN2, chars, unknownChars, unknown };
+  const { loss, chars } = evaluate(model, corpus.tokens, EVAL_BATCH, EVAL_STEPS);
+  return {
+    inputs, files: corpus.record.files.length, lossNats: loss, lossBits: loss / Math.LN2, chars,
+    unknownChars: corpus.unknown.count, unknown: corpus.unknown.chars, skipped: corpus.skipped,
+  };
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import fs from 'fs-extra';
 import {
@@ -8,9 +7,11 @@ import {
 import { lockCheckpointFolder } from '../checkpoint/lock.js';
 import { BEST, LATEST, loadCheckpoint, saveCheckpoint } from '../checkpoint/store.js';
 import { copyWeights } from '../checkpoint/weights.js';
-import { BatchStream, splitTrainVal } from '../data/batches.js';
-import { readCorpus, type Corpus } from '../data/corpus.js';
-import { Vocab, type TokenArray } from '../data/vocab.js';
+import { BatchStream, evalLayout, splitTrainVal } from '../data/batches.js';
+import { DEFAULT_DOC_SEP, describeSkipped, readInputs, type CorpusRecord, type CorpusTokens, type ReadOptions } from '../data/corpus.js';
+import { corpusName, findInputs, STDIN, type InputList } from '../data/inputs.js';
+import { changedSizes, corpusChange } from '../data/record.js';
+import { describeChars, Vocab, type TokenArray } from '../data/vocab.js';
 import type { BackendName } from '../kernels/index.js';
 import type { ModelConfig } from '../model/model.js';
 import { DEFAULT_FORGET_BIAS } from '../model/lstm.js';
@@ -21,7 +22,17 @@ import { evaluate } from './evaluate.js';
 import { chooseModel } from './autochoice.js';
 import { iterationBudget, LearningRate, LR_SCHEDULES, newCycle } from './schedule.js';
 
+/** Where checkpoint folders go by default. */
+const CHECKPOINTS = 'checkpoints';
+
 export const DEFAULT_MODEL: Omit<ModelConfig, 'vocabSize'> = { cell: 'lstm', hiddenSize: 128, layers: 2, dropout: 0 };
+
+/**
+ * Validation scores at most this many characters by default (in windows spread over the split): all of
+ * it for corpora up to a few MB, and on big ones a bounded cost — about 2 s per evaluation at 2×128 —
+ * instead of one that grows with the corpus (90 s for the split of 100 MB).
+ */
+export const DEFAULT_VAL_MAX_CHARS = 250_000;
 
 export const DEFAULT_CONFIG: TrainingConfig = {
   seqLength: 64,
@@ -36,7 +47,7 @@ export const DEFAULT_CONFIG: TrainingConfig = {
   gradClip: 5,
   seed: 1,
   forgetBias: DEFAULT_FORGET_BIAS,
-  valMaxChars: null,
+  valMaxChars: DEFAULT_VAL_MAX_CHARS,
   patience: null,
   maxEpochs: 50,
   maxIters: null,
@@ -67,7 +78,8 @@ const DIVERGENCE_FACTOR = 3;
 export type StopReason = 'max-iters' | 'max-epochs' | 'time-limit' | 'patience' | 'interrupted';
 
 export type TrainEvent =
-  | { type: 'start'; corpus: string; chars: number; vocabSize: number; params: number; model: ModelConfig; config: TrainingConfig;
+  | { type: 'reading'; bytes: number; totalBytes: number | null; seconds: number }
+  | { type: 'start'; corpus: string; files: number; bytes: number; readSeconds: number; chars: number; valChars: number; valScored: number; vocabSize: number; params: number; model: ModelConfig; config: TrainingConfig;
       iteration: number; resumedFrom: string | null; checkpointDir: string; backend: BackendName; itersPerEpoch: number }
   | { type: 'iteration'; iteration: number; epoch: number; loss: number; smoothLoss: number; lr: number; charsPerSecond: number;
       seconds: number; etaSeconds: number | null; lastValLoss: number | null }
@@ -78,7 +90,14 @@ export type TrainEvent =
       latest: string; best: string | null };
 
 export interface TrainOptions {
-  corpusPath: string;
+  /** A text file, a folder (read recursively), `-` for standard input, or several of them. */
+  corpusPath: string | readonly string[];
+  /** Globs choosing the files under folders (default: all). */
+  include?: readonly string[];
+  /** The character between documents, null for none (default U+001E; on resume, the run's). */
+  docSep?: string | null;
+  /** Standard input for `-` (default process.stdin). */
+  stdin?: ReadOptions['stdin'];
   /** Default: ./checkpoints/<corpus name>. */
   checkpointDir?: string;
   /** Continue a run: true for <checkpointDir>/latest.json, or a checkpoint file. */
@@ -109,28 +128,47 @@ export async function train(options: TrainOptions): Promise<Extract<TrainEvent, 
   if (options.resume !== undefined && options.initFrom !== undefined) {
     throw new UsageError('--resume and --init-from cannot be used together: resume continues a run, --init-from starts a new one from its weights');
   }
-  const corpus = await readCorpus(options.corpusPath);
-  const corpusSha = createHash('sha256').update(corpus.text).digest('hex');
-  const checkpointDir = options.checkpointDir ?? path.join('checkpoints', corpus.name);
+  const named = typeof options.corpusPath === 'string' ? [options.corpusPath] : [...options.corpusPath];
+  const checkpointDir = options.checkpointDir ?? path.join(CHECKPOINTS, corpusName(named));
   // One run per folder, for the whole run, taken before looking at what the folder holds.
   const lock = lockCheckpointFolder(checkpointDir);
   try {
     if (lock.note !== null) options.onEvent?.({ type: 'warning', message: lock.note });
-    return await trainInFolder(options, corpus, corpusSha, checkpointDir);
+    return await trainInFolder(options, named, checkpointDir);
   } finally {
     lock.release();
   }
 }
 
-async function trainInFolder(options: TrainOptions, corpus: Corpus, corpusSha: string, checkpointDir: string): Promise<Extract<TrainEvent, { type: 'done' }>> {
+async function trainInFolder(options: TrainOptions, named: string[], checkpointDir: string): Promise<Extract<TrainEvent, { type: 'done' }>> {
+  const emit = options.onEvent ?? (() => {});
+  // A folder is never read with the checkpoints in it.
+  const inputs = await findInputs(named, options.include, [CHECKPOINTS, checkpointDir]);
   const latestFile = path.join(checkpointDir, LATEST);
   const bestFile = path.join(checkpointDir, BEST);
-  const setup = options.resume !== undefined
-    ? await resumeSetup(options, options.resume === true ? latestFile : options.resume, corpusSha, corpus.name)
-    : await freshSetup(options, corpus.text, latestFile);
-  const { model: modelConfig, config, vocab, checkpoint: start } = setup;
 
-  const tokens = vocab.encode(corpus.text);
+  const resumeFile = options.resume === true ? latestFile : options.resume;
+  const setup = resumeFile !== undefined ? await resumeSetup(options, resumeFile, inputs) : await freshSetup(options, latestFile);
+  const { config, checkpoint: start } = setup;
+  const readStart = performance.now();
+  let lastReading = 0;
+  const corpus = await readInputs(inputs, {
+    docSep: setup.docSep, vocab: start ? Vocab.fromChars(start.vocab) : undefined, stdin: options.stdin, signal: options.signal,
+    onProgress: (p) => {
+      if (p.seconds - lastReading < (options.progressInterval ?? 250) / 1000) return;
+      lastReading = p.seconds;
+      emit({ type: 'reading', ...p });
+    },
+  });
+  if (corpus.skipped.length > 0) emit({ type: 'warning', message: describeSkipped(corpus.skipped) });
+  const { vocab, tokens } = corpus;
+  if (start) checkCorpusFits(start, corpus, resumeFile ?? options.initFrom!, resumeFile !== undefined, setup.docSep);
+  const modelConfig: ModelConfig = resumeFile !== undefined ? start!.model
+    : start ? { ...start.model, ...(options.model?.dropout !== undefined ? { dropout: options.model.dropout } : {}) }
+    : newModel(options, config, vocab.size, tokens.length - Math.floor(tokens.length * config.valFrac));
+  validateModel(modelConfig);
+  const readSeconds = (performance.now() - readStart) / 1000;
+
   const { train: trainTokens, val: valTokens } = splitTrainVal(tokens, config.valFrac);
   BatchStream.check(trainTokens.length, config.batchSize, config.seqLength, 'training');
   if (config.valFrac > 0 && valTokens.length < 2) {
@@ -145,7 +183,9 @@ async function trainInFolder(options: TrainOptions, corpus: Corpus, corpusSha: s
     config: modelConfig, batchSize: config.batchSize, seqLength: config.seqLength, backend: options.backend, threads: options.threads ?? 1,
   });
   try {
-    return await runTraining(options, engine, { modelConfig, config, vocab, start, corpus, corpusSha, tokens, valTokens, stream, checkpointDir, latestFile, bestFile });
+    return await runTraining(options, engine, {
+      modelConfig, config, vocab, start, named, corpus: corpus.record, readSeconds, tokens, valTokens, stream, checkpointDir, latestFile, bestFile,
+    });
   } finally {
     await engine.close();
   }
@@ -156,8 +196,10 @@ interface Run {
   config: TrainingConfig;
   vocab: Vocab;
   start: Checkpoint | null;
-  corpus: { path: string; name: string };
-  corpusSha: string;
+  /** The inputs as the user named them. */
+  named: string[];
+  corpus: CorpusRecord & { files: NonNullable<CorpusRecord['files']> };
+  readSeconds: number;
   tokens: TokenArray;
   valTokens: TokenArray;
   stream: BatchStream;
@@ -168,13 +210,14 @@ interface Run {
 
 async function runTraining(options: TrainOptions, engine: TrainingEngine, run: Run): Promise<Extract<TrainEvent, { type: 'done' }>> {
   const emit = options.onEvent ?? (() => {});
-  const { modelConfig, config, vocab, start, corpus, corpusSha, tokens, valTokens, stream, checkpointDir, latestFile, bestFile } = run;
+  const { modelConfig, config, vocab, start, named, corpus, readSeconds, tokens, valTokens, stream, checkpointDir, latestFile, bestFile } = run;
   const model = engine.model;
   const B = config.batchSize, T = config.seqLength;
   let state: TrainingState;
   if (start && options.resume !== undefined) {
     restoreTraining(engine, start);
     state = structuredClone(start.training);
+    state.corpus = corpus; // the same text; runs from before several inputs gain the list of files
     if (options.config?.lr !== undefined) state.lr = config.lr;
     stream.cursor = state.cursor;
   } else {
@@ -185,7 +228,7 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     state = {
       iteration: 0, epoch: 0, cursor: 0, rng: rng.state(), lr: config.lr, schedule: null, optimizerSteps: 0,
       smoothLoss: null, bestValLoss: null, lastValLoss: null, seconds: 0, history: [],
-      corpus: { name: corpus.name, chars: tokens.length, sha256: corpusSha },
+      corpus,
     };
   }
   const rng = Rng.fromState(state.rng);
@@ -193,22 +236,24 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
   if (startsCycle) state.schedule = newCycle(config, stream.batchesPerEpoch, state.iteration, state.iteration === 0 ? 0 : state.lr, state.seconds);
   if (config.lrSchedule !== 'budget') state.schedule = null;
 
+  const { B: valStreams, L: valLength } = evalLayout(valTokens.length, B, config.valMaxChars);
+  const valScored = valStreams * valLength;
   emit({
-    type: 'start', corpus: corpus.path, chars: tokens.length, vocabSize: vocab.size, params: model.paramCount, model: modelConfig,
+    type: 'start', corpus: named.map((p) => (p === STDIN ? 'standard input' : p)).join(' '), files: corpus.files.length, bytes: corpus.files.reduce((sum, f) => sum + f.bytes, 0), readSeconds,
+    chars: tokens.length, valChars: valTokens.length, valScored, vocabSize: vocab.size, params: model.paramCount, model: modelConfig,
     config, iteration: state.iteration, resumedFrom: options.resume !== undefined ? (start ? sourceOf(options.resume, latestFile) : null) : null,
     checkpointDir, backend: model.k.name, itersPerEpoch: stream.batchesPerEpoch,
   });
 
   // Scoring a character is a forward pass, about a third of training on it; warn when validation scores
   // more characters than are trained on between two evaluations (over a third of the time goes to it).
-  const valScored = config.valMaxChars !== null ? valTokens.subarray(0, config.valMaxChars + 1) : valTokens;
-  const schedule = new LearningRate(config, state.schedule, valTokens.length >= 2 ? valScored.length - 1 : 0, startsCycle);
+  const schedule = new LearningRate(config, state.schedule, valTokens.length >= 2 ? valScored : 0, startsCycle);
   const cycleSeconds = () => state.seconds - (state.schedule?.startSeconds ?? 0);
   const trainedBetween = config.evalEvery * B * T;
-  if (valScored.length - 1 > trainedBetween) {
+  if (valScored > trainedBetween) {
     emit({
       type: 'warning',
-      message: `validation scores ${valScored.length - 1} characters every ${config.evalEvery} iterations, more than the ${trainedBetween} it trains on in between; ` +
+      message: `validation scores ${valScored} characters every ${config.evalEvery} iterations, more than the ${trainedBetween} it trains on in between; ` +
         `--val-max-chars ${trainedBetween} or a larger --eval-every makes it cheaper`,
     });
   }
@@ -233,7 +278,7 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
   const evaluateAndSave = async (): Promise<void> => {
     let improved = false;
     if (valTokens.length >= 2) {
-      const valLoss = evaluate(engine, valScored, B, T).loss;
+      const valLoss = evaluate(engine, valTokens, B, T, config.valMaxChars).loss;
       // Weights that have diverged must not replace the last good checkpoint.
       checkDivergence('validation loss', valLoss, state.iteration);
       state.lastValLoss = valLoss;
@@ -334,24 +379,14 @@ function newBudgetOnResume(options: TrainOptions, config: TrainingConfig, state:
   return iterationBudget(config, itersPerEpoch) !== state.schedule!.iterationLimit;
 }
 
-/** Characters of `text` left for training once the validation split is cut off. */
-function trainingChars(text: string, valFrac: number): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0xdc00 || c > 0xdfff) n++; // a low surrogate belongs to the code point before it
-  }
-  return n - Math.floor(n * valFrac);
-}
-
 interface Setup {
-  model: ModelConfig;
   config: TrainingConfig;
-  vocab: Vocab;
+  /** The run to resume, or the weights to start from; null for a new model. */
   checkpoint: Checkpoint | null;
+  docSep: string | null;
 }
 
-async function freshSetup(options: TrainOptions, text: string, latestFile: string): Promise<Setup> {
+async function freshSetup(options: TrainOptions, latestFile: string): Promise<Setup> {
   const config = { ...DEFAULT_CONFIG, ...options.config };
   // A budget brings the schedule that ends with it, unless another is asked for.
   const budgetGiven = BUDGETS.some((key) => options.config?.[key] !== undefined);
@@ -360,41 +395,46 @@ async function freshSetup(options: TrainOptions, text: string, latestFile: strin
   if (!options.force && (await fs.pathExists(latestFile))) {
     throw new UsageError(`${latestFile} already holds a training run; continue it with --resume, or start over with --force (or another --checkpoint-dir)`);
   }
-  if (options.initFrom === undefined) {
-    const vocab = Vocab.fromText(text);
-    const model = { ...DEFAULT_MODEL, ...options.model, vocabSize: vocab.size };
-    const given = options.model ?? {};
-    if (budgetGiven && given.layers === undefined && given.hiddenSize === undefined && given.dropout === undefined) {
-      const choice = chooseModel({
-        cell: model.cell, trainChars: trainingChars(text, config.valFrac), vocabSize: vocab.size, seqLength: config.seqLength,
-        batchSize: options.config?.batchSize ?? null, seconds: config.timeLimit, maxIters: config.maxIters, maxEpochs: config.maxEpochs,
-        backend: options.backend, threads: options.threads ?? 1,
-      });
-      Object.assign(model, { layers: choice.layers, hiddenSize: choice.hiddenSize, dropout: choice.dropout });
-      config.batchSize = choice.batchSize;
-      config.autoChoice = choice;
-    }
-    validateModel(model);
-    return { model, config, vocab, checkpoint: null };
-  }
+  const docSep = options.docSep === undefined ? DEFAULT_DOC_SEP : options.docSep;
+  if (options.initFrom === undefined) return { config, checkpoint: null, docSep };
   const checkpoint = await loadCheckpoint(options.initFrom);
-  const vocab = Vocab.fromChars(checkpoint.vocab);
-  const missing = vocab.missing(text);
-  if (missing.length > 0) {
-    const shown = missing.slice(0, 20).map((c) => JSON.stringify(c)).join(' ');
-    throw new UsageError(`the corpus has ${missing.length} character(s) not in ${options.initFrom}'s vocabulary: ${shown}${missing.length > 20 ? ' …' : ''}; remove them or train a new model`);
-  }
   rejectShapeOptions(options, checkpoint, '--init-from');
-  return { model: { ...checkpoint.model, ...(options.model?.dropout !== undefined ? { dropout: options.model.dropout } : {}) }, config, vocab, checkpoint };
+  return { config, checkpoint, docSep };
 }
 
-async function resumeSetup(options: TrainOptions, file: string, corpusSha: string, corpusName: string): Promise<Setup> {
+/**
+ * A new model's shape: the options given; with a budget and no size given, the size (and batch) chosen
+ * for the corpus and the budget; else the defaults.
+ */
+function newModel(options: TrainOptions, config: TrainingConfig, vocabSize: number, trainChars: number): ModelConfig {
+  const model = { ...DEFAULT_MODEL, ...options.model, vocabSize };
+  const given = options.model ?? {};
+  const budgetGiven = BUDGETS.some((key) => options.config?.[key] !== undefined);
+  if (budgetGiven && given.layers === undefined && given.hiddenSize === undefined && given.dropout === undefined) {
+    const choice = chooseModel({
+      cell: model.cell, trainChars, vocabSize, seqLength: config.seqLength,
+      batchSize: options.config?.batchSize ?? null, lr: options.config?.lr ?? null, seconds: config.timeLimit, maxIters: config.maxIters, maxEpochs: config.maxEpochs,
+      backend: options.backend, threads: options.threads ?? 1,
+    });
+    Object.assign(model, { layers: choice.layers, hiddenSize: choice.hiddenSize, dropout: choice.dropout });
+    config.batchSize = choice.batchSize;
+    config.lr = choice.lr;
+    config.autoChoice = choice;
+  }
+  return model;
+}
+
+async function resumeSetup(options: TrainOptions, file: string, inputs: InputList): Promise<Setup> {
   if (options.resume === true && !(await fs.pathExists(file))) {
     throw new UsageError(`nothing to resume: ${file} does not exist; train without --resume first, or give --resume <checkpoint>`);
   }
   const checkpoint = await loadCheckpoint(file);
-  if (checkpoint.training.corpus.sha256 !== corpusSha) {
-    throw new UsageError(`${file} was trained on a different corpus (${checkpoint.training.corpus.name}), not on this ${corpusName}; to fine-tune on it use --init-from ${file}`);
+  // Files gone or resized are known before reading a byte.
+  const changed = changedSizes(checkpoint.training.corpus, inputs);
+  if (changed !== null) throw corpusChanged(file, changed);
+  const recordedSep = checkpoint.training.corpus.docSep === undefined ? DEFAULT_DOC_SEP : checkpoint.training.corpus.docSep;
+  if (options.docSep !== undefined && options.docSep !== recordedSep) {
+    throw new UsageError(`--doc-sep cannot change when resuming (the run uses ${recordedSep === null ? 'none' : describeChars([recordedSep])}); drop it, or start a new run with --init-from ${file}`);
   }
   // Options added since the checkpoint was written have the value such runs used (the format's defaults).
   const saved = checkpoint.config;
@@ -407,7 +447,28 @@ async function resumeSetup(options: TrainOptions, file: string, corpusSha: strin
   rejectShapeOptions(options, checkpoint, '--resume');
   const config = { ...saved, ...given };
   validateConfig(config);
-  return { model: checkpoint.model, config, vocab: Vocab.fromChars(checkpoint.vocab), checkpoint };
+  return { config, checkpoint, docSep: recordedSep };
+}
+
+/**
+ * A resumed run needs the very text it was trained on; a run started from other weights needs a corpus
+ * whose characters the model knows.
+ */
+function checkCorpusFits(checkpoint: Checkpoint, corpus: CorpusTokens, file: string, resuming: boolean, docSep: string | null): void {
+  if (resuming) {
+    const changed = corpusChange(checkpoint.training.corpus, corpus.record);
+    if (changed !== null) throw corpusChanged(file, changed);
+  }
+  const missing = corpus.unknown.chars;
+  if (missing.length > 0) {
+    const separator = docSep !== null && missing.includes(docSep)
+      ? ` (${describeChars([docSep])} is the document separator; choose one the model knows with --doc-sep, or --doc-sep none)` : '';
+    throw new UsageError(`the corpus has ${missing.length} character(s) not in ${file}'s vocabulary: ${describeChars(missing)}${separator}; remove them or train a new model`);
+  }
+}
+
+function corpusChanged(file: string, change: string): UsageError {
+  return new UsageError(`${file} was trained on another corpus: ${change}; resuming needs the same text — to go on from its weights on this one, use --init-from ${file}`);
 }
 
 /** The model's shape comes from the checkpoint; a different one asked for on the command line is an error. */

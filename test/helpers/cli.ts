@@ -13,25 +13,28 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `charnn ...args` to completion in `cwd`. */
-export function charnn(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-  return runNode(BIN, args, cwd, env);
+/** Runs `charnn ...args` to completion in `cwd`; `input` is piped to its standard input. */
+export function charnn(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, input?: string | Uint8Array): Promise<RunResult> {
+  return runNode(BIN, args, cwd, env, { input });
 }
 
 /**
- * Runs a Node script (the CLI, or one of scripts/) to completion in `cwd`, with `nodeOptions` before the
- * script. Asynchronous, so that the test runner's worker keeps answering its own messages however long
- * a run takes on a loaded machine (a blocking spawnSync over a minute makes vitest fail the suite).
- * The timeout only catches a hang: it is far beyond what any test's run takes.
+ * Runs a Node script (the CLI, or one of scripts/) to completion in `cwd`, with `input` on its standard
+ * input and `nodeOptions` before the script. Asynchronous, so that the test runner's worker keeps
+ * answering its own messages however long a run takes on a loaded machine (a blocking spawnSync over a
+ * minute makes vitest fail the suite). The timeout only catches a hang: it is far beyond any test's run.
  */
-export function runNode(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, nodeOptions: string[] = []): Promise<RunResult> {
+export function runNode(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {},
+  { input, nodeOptions = [] }: { input?: string | Uint8Array; nodeOptions?: string[] } = {}): Promise<RunResult> {
   const child = spawn(process.execPath, [...nodeOptions, file, ...args], {
-    cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 540_000,
+    cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 540_000,
   });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin.on('error', () => {}); // a run that exits without reading its input
+  child.stdin.end(input);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));

@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// Measures training on big corpora, as BENCHMARKS.md quotes: for each size, builds a corpus in a temp
+// folder by repeating a text, runs `charnn train` on it under /usr/bin/time -v for a few iterations, and
+// reports how long reading took, when the first iteration started, the peak resident memory and the wall
+// time. The temp folder is deleted afterwards (also on Ctrl-C).
+//
+//   node scripts/big-corpus.mjs [--sizes 100MB,1GB,4GB] [--files N] [--iters N] [--text FILE] [--train 'ARGS'] [--json]
+//
+// --files N splits each corpus into N files in a folder (default 1: one file); --train passes more
+// options to charnn train (the default model is the 2×128 LSTM, batch 32×64). The text defaults to
+// ../shared/corpora/tinyshakespeare.txt when it exists, else corpora/lighthouse.txt. Needs /usr/bin/time
+// (apt-get install time). Sizes are decimal: 1GB = 10⁹ bytes.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+};
+if (args.includes('--help')) {
+  process.stdout.write("usage: node scripts/big-corpus.mjs [--sizes 100MB,1GB,4GB] [--files N] [--iters N] [--text FILE] [--train 'ARGS'] [--json]\n");
+  process.exit(0);
+}
+const UNITS = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9 };
+const sizes = option('--sizes', '100MB,1GB').split(',').map((s) => {
+  const m = /^(\d+(?:\.\d+)?)(B|KB|MB|GB)$/i.exec(s.trim());
+  if (!m) {
+    process.stderr.write(`big-corpus: cannot read the size ${s}; write e.g. 100MB or 1GB\n`);
+    process.exit(2);
+  }
+  return { label: s.trim(), bytes: Math.round(Number(m[1]) * UNITS[m[2].toUpperCase()]) };
+});
+const files = Number(option('--files', '1'));
+const iters = Number(option('--iters', '3'));
+const shared = path.join(repo, '../shared/corpora/tinyshakespeare.txt');
+const textFile = option('--text', fs.existsSync(shared) ? shared : path.join(repo, 'corpora/lighthouse.txt'));
+const json = args.includes('--json');
+const trainArgs = option('--train', '').split(' ').filter(Boolean);
+if (!fs.existsSync('/usr/bin/time')) {
+  process.stderr.write('big-corpus: /usr/bin/time is missing; install it (apt-get install time)\n');
+  process.exit(2);
+}
+
+const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'charnn-big-'));
+process.stderr.write(`building the corpora in ${temp} (deleted at the end)\n`);
+const cleanUp = () => fs.rmSync(temp, { recursive: true, force: true });
+process.on('SIGINT', () => {
+  cleanUp();
+  process.exit(130);
+});
+
+/** Writes `bytes` bytes of the text repeated, split into `count` files of equal size, cut at character boundaries. */
+function buildCorpus(dir, bytes, count) {
+  const text = fs.readFileSync(textFile);
+  const block = Buffer.alloc(Math.max(text.length, 64 << 20));
+  for (let at = 0; at < block.length; at += text.length) text.copy(block, at, 0, Math.min(text.length, block.length - at));
+  fs.mkdirSync(dir, { recursive: true });
+  let offset = 0; // where the next file starts within the endless repetition
+  for (let f = 0; f < count; f++) {
+    const target = Math.floor(bytes / count) + (f < bytes % count ? 1 : 0);
+    const fd = fs.openSync(path.join(dir, `part-${String(f).padStart(5, '0')}.txt`), 'w');
+    let written = 0;
+    while (written < target) {
+      const start = offset % text.length;
+      let end = Math.min(start + (target - written), block.length);
+      while (end < block.length && (block[end] & 0xc0) === 0x80) end--; // never cut a character in two
+      if (end <= start) end = Math.min(start + (target - written), block.length);
+      fs.writeSync(fd, block, start, end - start);
+      written += end - start;
+      offset += end - start;
+    }
+    fs.closeSync(fd);
+  }
+}
+
+/** Runs charnn train under /usr/bin/time -v; times are seconds since the process was started. */
+function measure(corpus, checkpointDir) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('/usr/bin/time', [
+      '-v', process.execPath, path.join(repo, 'bin/charnn.js'), 'train', corpus, '--json',
+      '--max-iters', String(iters), '--eval-every', String(iters), '--checkpoint-dir', checkpointDir, ...trainArgs,
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const result = { startSeconds: null, readSeconds: null, chars: null, firstIterationSeconds: null };
+    child.stdout.on('data', (data) => {
+      stdout += data;
+      let nl;
+      while ((nl = stdout.indexOf('\n')) >= 0) {
+        const line = stdout.slice(0, nl);
+        stdout = stdout.slice(nl + 1);
+        const event = JSON.parse(line);
+        const at = (performance.now() - started) / 1000;
+        if (event.type === 'start') Object.assign(result, { startSeconds: at, readSeconds: event.readSeconds, chars: event.chars });
+        if (event.type === 'iteration' && result.firstIterationSeconds === null) result.firstIterationSeconds = at;
+      }
+    });
+    child.stderr.on('data', (data) => (stderr += data));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`charnn train exited with ${code}:\n${stderr}`));
+      const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1]);
+      const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)/.exec(stderr)?.[1] ?? '';
+      const wallSeconds = wall.split(':').reduce((sum, part) => sum * 60 + Number(part), 0);
+      resolve({ ...result, peakRssMb: rssKb / 1024, wallSeconds });
+    });
+  });
+}
+
+const rows = [];
+try {
+  if (!json) {
+    const how = trainArgs.length > 0 ? `charnn train ${trainArgs.join(' ')}` : 'the default 2×128 LSTM, batch 32×64';
+    process.stdout.write(`text: ${path.relative(repo, textFile)}, ${files} file(s) per corpus, ${iters} iterations of ${how}\n\n`);
+    process.stdout.write('| corpus | read (s) | read MB/s | first iteration starts (s) | peak RSS (MB) | wall (s) |\n|---|---|---|---|---|---|\n');
+  }
+  for (const size of sizes) {
+    const dir = path.join(temp, size.label);
+    buildCorpus(dir, size.bytes, files);
+    const corpus = files === 1 ? path.join(dir, 'part-00000.txt') : dir;
+    const r = await measure(corpus, path.join(temp, `ckpt-${size.label}`));
+    fs.rmSync(dir, { recursive: true, force: true });
+    const row = { corpus: size.label, bytes: size.bytes, files, ...r, readMBps: size.bytes / 1e6 / r.readSeconds };
+    rows.push(row);
+    if (json) process.stdout.write(JSON.stringify(row) + '\n');
+    else {
+      process.stdout.write(`| ${size.label}${files > 1 ? ` in ${files} files` : ''} | ${r.readSeconds.toFixed(1)} | ${row.readMBps.toFixed(0)} | ` +
+        `${r.startSeconds.toFixed(1)} | ${r.peakRssMb.toFixed(0)} | ${r.wallSeconds.toFixed(1)} |\n`);
+    }
+  }
+} finally {
+  cleanUp();
+}
