@@ -133,7 +133,7 @@ describe('charnn train', () => {
   });
 
   it('refuses to resume on a different corpus and points to --init-from', async () => {
-    expectUsageError(['train', 'other.txt', '--resume', 'checkpoints/corpus/latest.json'], /trained on another corpus: .*--init-from/);
+    await expectUsageError(['train', 'other.txt', '--resume', 'checkpoints/corpus/latest.json'], /trained on another corpus: .*--init-from/);
   });
 
   it('--init-from fine-tunes from the weights with a fresh count', async () => {
@@ -301,7 +301,7 @@ describe('charnn train rejects bad input with one line and exit code 2', () => {
 
   it('a folder without files', async () => {
     fs.mkdirSync(path.join(dir, 'hollow/inner'), { recursive: true });
-    expectUsageError(['train', 'hollow'], /^charnn: hollow holds no files; give a folder with text files in it\n$/);
+    await expectUsageError(['train', 'hollow'], /^charnn: hollow holds no files; give a folder with text files in it\n$/);
   });
 
   it('an empty file', async () => {
