@@ -4,9 +4,10 @@
 // reports how long reading took, when the first iteration started, the peak resident memory and the wall
 // time. The temp folder is deleted afterwards (also on Ctrl-C).
 //
-//   node scripts/big-corpus.mjs [--sizes 100MB,1GB,4GB] [--files N] [--iters N] [--text FILE] [--train 'ARGS'] [--json]
+//   node scripts/big-corpus.mjs [--sizes 100MB,1GB,4GB] [--files N] [--stdin] [--iters N] [--text FILE] [--train 'ARGS'] [--json]
 //
-// --files N splits each corpus into N files in a folder (default 1: one file); --train passes more
+// --files N splits each corpus into N files in a folder (default 1: one file); --stdin pipes the one
+// file to `charnn train -` instead of naming it; --train passes more
 // options to charnn train (the default model is the 2×128 LSTM, batch 32×64). The text defaults to
 // ../shared/corpora/tinyshakespeare.txt when it exists, else corpora/lighthouse.txt. Needs /usr/bin/time
 // (apt-get install time). Sizes are decimal: 1GB = 10⁹ bytes.
@@ -23,7 +24,7 @@ const option = (name, fallback) => {
   return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
 };
 if (args.includes('--help')) {
-  process.stdout.write("usage: node scripts/big-corpus.mjs [--sizes 100MB,1GB,4GB] [--files N] [--iters N] [--text FILE] [--train 'ARGS'] [--json]\n");
+  process.stdout.write("usage: node scripts/big-corpus.mjs [--sizes 100MB,1GB,4GB] [--files N] [--iters N] [--text FILE] [--stdin] [--train 'ARGS'] [--json]\n");
   process.exit(0);
 }
 const UNITS = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9 };
@@ -40,6 +41,11 @@ const iters = Number(option('--iters', '3'));
 const shared = path.join(repo, '../shared/corpora/tinyshakespeare.txt');
 const textFile = option('--text', fs.existsSync(shared) ? shared : path.join(repo, 'corpora/lighthouse.txt'));
 const json = args.includes('--json');
+const piped = args.includes('--stdin');
+if (piped && files !== 1) {
+  process.stderr.write('big-corpus: --stdin pipes one file; drop --files\n');
+  process.exit(2);
+}
 const trainArgs = option('--train', '').split(' ').filter(Boolean);
 if (!fs.existsSync('/usr/bin/time')) {
   process.stderr.write('big-corpus: /usr/bin/time is missing; install it (apt-get install time)\n');
@@ -83,9 +89,10 @@ function measure(corpus, checkpointDir) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn('/usr/bin/time', [
-      '-v', process.execPath, path.join(repo, 'bin/charnn.js'), 'train', corpus, '--json',
+      '-v', process.execPath, path.join(repo, 'bin/charnn.js'), 'train', piped ? '-' : corpus, '--json',
       '--max-iters', String(iters), '--eval-every', String(iters), '--checkpoint-dir', checkpointDir, ...trainArgs,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ], { stdio: [piped ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    if (piped) fs.createReadStream(corpus).pipe(child.stdin).on('error', () => {}); // EPIPE if charnn fails
     let stdout = '';
     let stderr = '';
     const result = { startSeconds: null, readSeconds: null, chars: null, firstIterationSeconds: null };
@@ -130,7 +137,7 @@ try {
     rows.push(row);
     if (json) process.stdout.write(JSON.stringify(row) + '\n');
     else {
-      process.stdout.write(`| ${size.label}${files > 1 ? ` in ${files} files` : ''} | ${r.readSeconds.toFixed(1)} | ${row.readMBps.toFixed(0)} | ` +
+      process.stdout.write(`| ${size.label}${files > 1 ? ` in ${files} files` : ''}${piped ? ' on standard input' : ''} | ${r.readSeconds.toFixed(1)} | ${row.readMBps.toFixed(0)} | ` +
         `${r.startSeconds.toFixed(1)} | ${r.peakRssMb.toFixed(0)} | ${r.wallSeconds.toFixed(1)} |\n`);
     }
   }

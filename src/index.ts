@@ -6,9 +6,10 @@
  *     for await (const char of sample(ckpt, { temperature: 0.8, length: 200 })) process.stdout.write(char);
  */
 export { loadCheckpoint, saveCheckpoint, findNewest } from './checkpoint/store.js';
-export type { Checkpoint, TrainingConfig, TrainingState, HistoryPoint } from './checkpoint/format.js';
+export type { Checkpoint, TrainingConfig, TrainingState, HistoryPoint, TrainingSample } from './checkpoint/format.js';
 export { modelFromCheckpoint } from './checkpoint/weights.js';
 export { sample, Sampler, type SampleOptions } from './sample/sampler.js';
+export { activations, traceActivations, type ActivationTrace, type ActivationOptions, type CharActivation, type Guess } from './inspect/activations.js';
 export { train, type TrainOptions, type TrainEvent } from './train/trainer.js';
 export { evaluate, evaluateCorpus, type Evaluation, type TextEvaluation } from './train/evaluate.js';
 export { Vocab } from './data/vocab.js';

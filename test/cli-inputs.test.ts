@@ -171,6 +171,18 @@ describe('charnn eval on the same inputs', () => {
   });
 });
 
+describe('charnn eval on text the model cannot read', () => {
+  it('a text of characters all outside the vocabulary is a one-line error that lists them', async () => {
+    write('snow.txt', '☃☃☃');
+    write('snowy/a.txt', '☃');
+    write('snowy/b.txt', '❄');
+    for (const input of ['snow.txt', 'snowy']) {
+      const r = await charnn(['eval', 'checkpoints/b/latest.json', input], dir);
+      expectUsageError(r, /^charnn: no character of the corpus is in the model's vocabulary \("☃"/);
+    }
+  });
+});
+
 describe('charnn sample --stop with the document separator', () => {
   it("ends a sample at the end of a document with --stop '\\x1e'", async () => {
     await saveCheckpoint(path.join(dir, 'docs.json'), handMadeCheckpoint(['a', 'b', SEP], { decoderBias: [2, 2, 0] }));

@@ -90,6 +90,20 @@ describe('the budget learning-rate schedule', () => {
     for (const [i, lr] of lrByIteration(resumed.stdout)) if (i % 10 === 0) expect(lr, `iteration ${i}`).toBe(single.get(i));
   });
 
+  it('a time budget is recorded as such, and the run ends by it (how many iterations that is depends on the machine)', async () => {
+    // (So many epochs that the time ends the run on any machine.)
+    const r = await charnn(['train', 'corpus.txt', ...SMALL, '--time-limit', '2s', '--max-epochs', '1000000', '--checkpoint-dir', 'timed', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const events = jsonEvents(r.stdout);
+    expect(events.at(-1)).toMatchObject({ type: 'done', reason: 'time-limit' });
+    const schedule = readJson(path.join(dir, 'timed/latest.json')).training.schedule;
+    expect(schedule).toMatchObject({ start: 0, from: 0, seconds: 2, iterationLimit: 1000000 * events[0].itersPerEpoch });
+    // Whatever the speed, the rate never goes above --lr nor below its floor.
+    for (const lr of lrByIteration(r.stdout).values()) expect(lr).toBeLessThanOrEqual(0.002);
+    for (const lr of lrByIteration(r.stdout).values()) expect(lr).toBeGreaterThan(0);
+    if (schedule.horizon !== null) expect(schedule.horizon).toBeGreaterThanOrEqual(events.at(-1).iteration);
+  });
+
   it('a resume with a new budget starts a new cycle: back up to --lr, down to the floor at the new end', async () => {
     expect((await charnn(['train', 'corpus.txt', ...SMALL, '--max-iters', '40', '--checkpoint-dir', 'cycles'], dir)).code).toBe(0);
     const r = await charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'cycles', '--max-iters', '100', '--warmup', '10', '--eval-every', '10', '--json'], dir);

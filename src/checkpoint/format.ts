@@ -105,6 +105,8 @@ const trainingConfigSchema = z.object({
   /** Seconds of training for one invocation (not the whole run). */
   timeLimit: positive.nullable(),
   evalEvery: positiveInt,
+  /** Record a sample every this many evaluations (0: never); runs before the option recorded none. */
+  sampleEvery: count.default(0),
   /** The model, dropout and batch charnn chose for the corpus and the budget (null: the user's or the defaults). */
   autoChoice: autoChoiceSchema.nullable().default(null),
 });
@@ -133,6 +135,15 @@ const corpusSchema = z.object({
   skipped: z.array(z.string()).optional(),
 }) satisfies z.ZodType<CorpusRecord>;
 
+/** A short sample recorded at an evaluation while training (`--sample-every`), from a fixed start and seed. */
+const trainingSampleSchema = z.object({
+  iteration: count,
+  /** The validation loss measured at that evaluation, nats/char. */
+  valLoss: loss.nullable(),
+  temperature: positive,
+  text: z.string(),
+});
+
 /** Where training stands. */
 const trainingStateSchema = z.object({
   iteration: count,
@@ -153,6 +164,8 @@ const trainingStateSchema = z.object({
   lastValLoss: loss.nullable(),
   seconds: nonNegative,
   history: z.array(historyPointSchema),
+  /** Samples recorded while training, oldest first, thinned to at most a few dozen (absent in older checkpoints). */
+  samples: z.array(trainingSampleSchema).optional(),
   /** The text trained on: its files and hashes, to refuse resuming on another. */
   corpus: corpusSchema,
 });
@@ -178,6 +191,7 @@ export type HistoryPoint = z.output<typeof historyPointSchema>;
 export type TrainingState = z.output<typeof trainingStateSchema>;
 export type AutoChoice = z.output<typeof autoChoiceSchema>;
 export type ScheduleCycle = z.output<typeof scheduleCycleSchema>;
+export type TrainingSample = z.output<typeof trainingSampleSchema>;
 
 export interface Tensor {
   shape: number[];

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import type { Checkpoint, HistoryPoint } from '../checkpoint/format.js';
+import type { Checkpoint, HistoryPoint, TrainingSample } from '../checkpoint/format.js';
 import { loadCheckpoint } from '../checkpoint/store.js';
 import { describeParams } from '../model/model.js';
 import { lineChart } from './chart.js';
@@ -44,6 +44,8 @@ export interface CheckpointSummary {
   schedule: Checkpoint['training']['schedule'];
   config: Checkpoint['config'];
   history: HistoryPoint[];
+  /** The newest sample recorded while training (--sample-every), if any. */
+  lastSample: TrainingSample | null;
 }
 
 export function summarize(ckpt: Checkpoint): CheckpointSummary {
@@ -57,7 +59,7 @@ export function summarize(ckpt: Checkpoint): CheckpointSummary {
     corpus: t.corpus.name, corpusChars: t.corpus.chars, corpusFiles: t.corpus.files?.length ?? 1,
     iteration: t.iteration, epoch: last?.epoch ?? t.epoch,
     bestValLoss: t.bestValLoss, lastValLoss: t.lastValLoss, trainLoss: t.smoothLoss,
-    trainingSeconds: t.seconds, lr: t.lr, schedule: t.schedule ?? null, config: ckpt.config, history: t.history,
+    trainingSeconds: t.seconds, lr: t.lr, schedule: t.schedule ?? null, config: ckpt.config, history: t.history, lastSample: t.samples?.at(-1) ?? null,
   };
 }
 
@@ -74,6 +76,10 @@ export function describe(s: CheckpointSummary): string {
     `val loss    best ${loss(s.bestValLoss)}, last ${loss(s.lastValLoss)}`,
   ];
   if (s.history.length >= 2) lines.push('', 'loss (nats/char)', ...lossChart(s.history));
+  if (s.lastSample) {
+    lines.push('', `sample at iteration ${s.lastSample.iteration} (temperature ${s.lastSample.temperature}):`,
+      ...s.lastSample.text.replace(/\n+$/, '').split('\n').map((l) => `  │ ${l}`));
+  }
   return lines.join('\n');
 }
 

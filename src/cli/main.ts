@@ -5,6 +5,7 @@ import { registerEval } from './eval.js';
 import { registerInfo } from './info.js';
 import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
+import { registerViz } from './viz.js';
 import { stderrStyle } from './ui.js';
 
 /** Runs the command line; resolves to the exit code. */
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
   registerInfo(program);
   registerEval(program);
   registerBench(program);
+  registerViz(program);
 
   try {
     await program.parseAsync(argv);

@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BEST, findNewest, LATEST, loadCheckpoint } from '../checkpoint/store.js';
+import { loadCheckpoint } from '../checkpoint/store.js';
+import { defaultCheckpoint } from './checkpoints.js';
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
 import { Sampler } from '../sample/sampler.js';
-import { RuntimeFailure, UsageError } from '../util/errors.js';
+import { RuntimeFailure } from '../util/errors.js';
 import { choice, nonNegativeInt, positiveInt, positiveNumber, repeatable, seed, unescape } from './options.js';
 import { stderrStyle as style } from './ui.js';
 
@@ -35,7 +36,7 @@ Examples:
       checkpoint?: string; temp: number; length: number; prime?: string; primeUnknown: 'error' | 'skip'; seed?: number;
       topK?: number; topP?: number; argmax?: boolean; stop: string[]; count: number; json?: boolean; backend: BackendName;
     }) => {
-      const file = opts.checkpoint ?? (await defaultCheckpoint());
+      const file = opts.checkpoint ?? (await defaultCheckpoint('sampling from'));
       const sampler = new Sampler(await loadCheckpoint(file), {
         temperature: opts.temp, length: opts.length, prime: opts.prime, primeUnknown: opts.primeUnknown, seed: opts.seed,
         topK: opts.topK, topP: opts.topP, argmax: opts.argmax, stop: opts.stop, backend: opts.backend,
@@ -44,14 +45,6 @@ Examples:
       if (dropped.length > 0) process.stderr.write(style.yellow(`warning: dropped ${dropped.length} prime character(s) the model does not know`) + '\n');
       await writeSamples(sampler, opts.count, opts.json === true);
     });
-}
-
-/** The newest best.json under ./checkpoints (else the newest latest.json: a run stopped before its first evaluation), named on stderr. */
-async function defaultCheckpoint(): Promise<string> {
-  const file = (await findNewest('checkpoints', BEST)) ?? (await findNewest('checkpoints', LATEST));
-  if (!file) throw new UsageError('no checkpoint found under ./checkpoints; train one first (charnn train <corpus.txt>) or give --checkpoint <file>');
-  process.stderr.write(style.dim(`sampling from ${file}`) + '\n');
-  return file;
 }
 
 /**

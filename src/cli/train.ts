@@ -9,7 +9,7 @@ import { LR_SCHEDULES } from '../train/schedule.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL, train, type TrainEvent } from '../train/trainer.js';
 import { DEFAULT_DOC_SEP } from '../data/corpus.js';
 import {
-  choice, documentSeparator, duration, finiteNumber, fraction, nonNegativeNumber, positiveInt, positiveIntOrAll, positiveNumber, repeatable, seed,
+  choice, documentSeparator, duration, finiteNumber, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveIntOrAll, positiveNumber, repeatable, seed,
 } from './options.js';
 import { bytes as formatBytes, clock, compact, stderrStyle as style } from './ui.js';
 
@@ -20,7 +20,7 @@ const MODEL_OPTIONS = { model: 'cell', layers: 'layers', hidden: 'hiddenSize', d
 const CONFIG_OPTIONS = {
   seqLength: 'seqLength', batchSize: 'batchSize', valFrac: 'valFrac', optimizer: 'optimizer', lr: 'lr', lrSchedule: 'lrSchedule', warmup: 'warmup',
   lrDecay: 'lrDecay', lrDecayAfter: 'lrDecayAfter', gradClip: 'gradClip', seed: 'seed', maxEpochs: 'maxEpochs',
-  maxIters: 'maxIters', timeLimit: 'timeLimit', evalEvery: 'evalEvery', valMaxChars: 'valMaxChars', patience: 'patience', forgetBias: 'forgetBias',
+  maxIters: 'maxIters', timeLimit: 'timeLimit', evalEvery: 'evalEvery', valMaxChars: 'valMaxChars', patience: 'patience', forgetBias: 'forgetBias', sampleEvery: 'sampleEvery',
 } as const satisfies Record<string, keyof TrainingConfig>;
 
 export function registerTrain(program: Command): void {
@@ -50,6 +50,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--max-iters <n>', 'stop at this iteration in all (resumed runs included)').argParser(positiveInt))
     .addOption(new Option('--time-limit <duration>', 'stop this invocation after e.g. 90s, 10m, 1h').argParser(duration))
     .addOption(new Option('--eval-every <n>', 'measure validation loss and write checkpoints every n iterations').argParser(positiveInt).default(DEFAULT_CONFIG.evalEvery))
+    .addOption(new Option('--sample-every <evals>', 'print and record in the checkpoint a 300-character sample every this many evaluations (0: never)').argParser(nonNegativeInt).default(DEFAULT_CONFIG.sampleEvery))
     .addOption(new Option('--patience <evals>', 'stop when this many evaluations in a row have not improved the best validation loss').argParser(positiveInt))
     .addOption(new Option('--val-max-chars <n>', 'score at most this many characters of the validation split at each evaluation (windows spread over it), or all').argParser(positiveIntOrAll).default(DEFAULT_CONFIG.valMaxChars))
     .addOption(new Option('--checkpoint-dir <dir>', 'where latest.json and best.json go (default: checkpoints/<corpus name>)'))
@@ -194,6 +195,9 @@ function progressDisplay(): Display {
           line(`iter ${e.iteration}  epoch ${e.epoch.toFixed(2)}  val loss ${e.valLoss.toFixed(4)}${e.improved ? style.green(' (best)') : `  (best ${e.bestValLoss.toFixed(4)})`}`);
           break;
         case 'checkpoint':
+          break;
+        case 'sample':
+          line(style.dim(`sample at iteration ${e.iteration} (temperature ${e.temperature}):\n`) + e.text.replace(/\n+$/, '').split('\n').map((l) => style.dim('  │ ') + l).join('\n'));
           break;
         case 'warning':
           line(style.yellow(`warning: ${e.message}`));

@@ -107,9 +107,9 @@ export async function readInputs(list: InputList, options: ReadOptions = {}): Pr
     const mark = tokenizer.mark();
     if (sepCodePoint >= 0 && tokenizer.length > 0) tokenizer.push(sepCodePoint);
     tokenizer.beginText();
-    const afterSep = tokenizer.length;
     const hash = createHash('sha256');
     let bytes = 0;
+    let textBytes = 0; // without a byte-order mark
     try {
       for await (const chunk of documentChunks(input, buffer, options.stdin)) {
         if (options.signal?.aborted) throw new CharnnError('interrupted while reading the corpus', 130);
@@ -118,6 +118,7 @@ export async function readInputs(list: InputList, options: ReadOptions = {}): Pr
         tokenizer.ensure(text.length + 1);
         tokenizer.decode(text, bytes + (chunk.length - text.length));
         hash.update(text);
+        textBytes += text.length;
         bytes += chunk.length;
         bytesRead += chunk.length;
         options.onProgress?.({ bytes: bytesRead, totalBytes: hasStdin ? null : known, seconds: (performance.now() - started) / 1000 });
@@ -136,7 +137,7 @@ export async function readInputs(list: InputList, options: ReadOptions = {}): Pr
       skipped.push({ path: input.path, reason });
       continue;
     }
-    if (tokenizer.length === afterSep) tokenizer.rollback(mark); // an empty document: no separator for it
+    if (textBytes === 0) tokenizer.rollback(mark); // an empty document: no separator for it
     else tokenizer.keepUnknown();
     files.push({ path: input.path, bytes, sha256: hash.digest('hex') });
   }
@@ -315,7 +316,7 @@ class Tokenizer {
 
   constructor(private readonly fixed: Vocab | null, capacity: number) {
     if (fixed) fixed.chars.forEach((c, token) => (this.table[c.codePointAt(0)!] = token));
-    this.out = tokenArray(fixed ? fixed.size : 1, capacity);
+    this.out = allocate(() => tokenArray(fixed ? fixed.size : 1, capacity));
   }
 
   get length(): number {
@@ -358,7 +359,7 @@ class Tokenizer {
     const needed = this.n + extra;
     if (needed <= this.out.length) return;
     checkCapacity(needed);
-    const grown = tokenArrayLike(this.out, Math.min(MAX_TOKENS, Math.max(needed, Math.floor(this.out.length * 1.5))));
+    const grown = allocate(() => tokenArrayLike(this.out, Math.min(MAX_TOKENS, Math.max(needed, Math.floor(this.out.length * 1.5)))));
     grown.set(this.out.subarray(0, this.n));
     this.out = grown;
   }
@@ -454,7 +455,7 @@ class Tokenizer {
     }
     const size = this.codePoints.length + 1;
     if (size === 0x101 || size === 0x10001) {
-      const wider = size === 0x101 ? new Uint16Array(this.out.length) : new Uint32Array(this.out.length);
+      const wider = allocate(() => (size === 0x101 ? new Uint16Array(this.out.length) : new Uint32Array(this.out.length)));
       wider.set(this.out.subarray(0, this.n));
       this.out = wider;
     }
@@ -500,6 +501,16 @@ class Tokenizer {
     let count = 0;
     for (const c of this.unknownTotal.values()) count += c;
     return { chars: [...this.unknownTotal.keys()].map((cp) => String.fromCodePoint(cp)), count };
+  }
+}
+
+/** A token array, or a message that says the memory is short instead of V8's "allocation failed". */
+function allocate(make: () => TokenArray): TokenArray {
+  try {
+    return make();
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new UsageError(`not enough memory to hold the corpus's tokens (${err.message}); free memory, or train on a part of the corpus`);
   }
 }
 

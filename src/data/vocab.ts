@@ -72,6 +72,28 @@ export class Vocab {
     return [...found].map((cp) => String.fromCodePoint(cp));
   }
 
+  /**
+   * The text without the characters outside the vocabulary, with how many were dropped and which (as
+   * `eval` and `viz` report them: counted, listed, left out; never silently).
+   */
+  dropUnknown(text: string): { known: string; unknownChars: number; unknown: string[] } {
+    const unknown = this.missing(text);
+    if (unknown.length === 0) return { known: text, unknownChars: 0, unknown };
+    const kept: string[] = [];
+    let unknownChars = 0;
+    for (const c of text) {
+      if (this.index.has(c.codePointAt(0)!)) kept.push(c);
+      else unknownChars++;
+    }
+    return { known: kept.join(''), unknownChars, unknown };
+  }
+
+  /** What a text is read after when nothing comes before it (a sample without a prime, a visualised text): a newline, else the first character. */
+  get startToken(): number {
+    const newline = this.indexOf('\n');
+    return newline >= 0 ? newline : 0;
+  }
+
   decode(tokens: ArrayLike<number>): string {
     const parts = new Array<string>(tokens.length);
     for (let i = 0; i < tokens.length; i++) {

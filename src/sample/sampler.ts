@@ -81,8 +81,8 @@ export class Sampler {
     const keep = Math.max(0, ...stops.map((s) => s.length));
     this.model.resetState(1);
     // Without a prime, start from a newline (or the first character of the vocabulary), not printed.
-    const start = this.vocab.indexOf('\n') >= 0 ? '\n' : this.vocab.chars[0];
-    for (const c of prime.length > 0 ? prime : start) this.feed(this.vocab.indexOf(c));
+    if (prime.length === 0) this.feed(this.vocab.startToken);
+    for (const c of prime) this.feed(this.vocab.indexOf(c));
     yield* prime;
     let tail = '';
     for (let n = 0; n < length; n++) {

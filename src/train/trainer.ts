@@ -19,6 +19,7 @@ import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { createEngine, trainingStep, type TrainingEngine } from './engine.js';
 import { evaluate } from './evaluate.js';
+import { addSample, sampleDue, TRAINING_SAMPLE, TrainingSampler } from './samples.js';
 import { chooseModel } from './autochoice.js';
 import { iterationBudget, LearningRate, LR_SCHEDULES, newCycle } from './schedule.js';
 
@@ -53,12 +54,13 @@ export const DEFAULT_CONFIG: TrainingConfig = {
   maxIters: null,
   timeLimit: null,
   evalEvery: 200,
+  sampleEvery: 5,
   autoChoice: null,
 };
 
 /** Options that may change when a run is resumed; the rest would break the exact continuation. */
 const RESUMABLE: ReadonlySet<keyof TrainingConfig> = new Set([
-  'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery', 'valMaxChars', 'patience', 'warmup',
+  'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery', 'valMaxChars', 'patience', 'warmup', 'sampleEvery',
 ]);
 
 /** The options that give a run a budget, and so (by default) the budget learning-rate schedule. */
@@ -68,7 +70,7 @@ const BUDGETS = ['maxIters', 'maxEpochs', 'timeLimit'] as const;
 export const OPTION_FLAGS: Record<keyof TrainingConfig | keyof Omit<ModelConfig, 'vocabSize'>, string> = {
   seqLength: '--seq-length', batchSize: '--batch-size', valFrac: '--val-frac', optimizer: '--optimizer',
   lr: '--lr', lrSchedule: '--lr-schedule', warmup: '--warmup', autoChoice: '--layers/--hidden', lrDecay: '--lr-decay', lrDecayAfter: '--lr-decay-after', gradClip: '--grad-clip', seed: '--seed', forgetBias: '--forget-bias',
-  maxEpochs: '--max-epochs', maxIters: '--max-iters', timeLimit: '--time-limit', evalEvery: '--eval-every', valMaxChars: '--val-max-chars', patience: '--patience',
+  maxEpochs: '--max-epochs', maxIters: '--max-iters', timeLimit: '--time-limit', evalEvery: '--eval-every', sampleEvery: '--sample-every', valMaxChars: '--val-max-chars', patience: '--patience',
   cell: '--model', hiddenSize: '--hidden', layers: '--layers', dropout: '--dropout',
 };
 
@@ -85,6 +87,7 @@ export type TrainEvent =
       seconds: number; etaSeconds: number | null; lastValLoss: number | null }
   | { type: 'eval'; iteration: number; epoch: number; valLoss: number; bestValLoss: number; improved: boolean }
   | { type: 'checkpoint'; iteration: number; file: string }
+  | { type: 'sample'; iteration: number; temperature: number; text: string }
   | { type: 'warning'; message: string }
   | { type: 'done'; reason: StopReason; iteration: number; epoch: number; bestValLoss: number | null; lastValLoss: number | null;
       latest: string; best: string | null };
@@ -275,7 +278,8 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
         latestFile, lastSavedIteration, state.lr);
     }
   };
-  const evaluateAndSave = async (): Promise<void> => {
+  const sampler = new TrainingSampler(modelConfig, vocab, options.backend);
+  const evaluateAndSave = async (last: boolean): Promise<void> => {
     let improved = false;
     if (valTokens.length >= 2) {
       const valLoss = evaluate(engine, valTokens, B, T, config.valMaxChars).loss;
@@ -287,6 +291,11 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
       emit({ type: 'eval', iteration: state.iteration, epoch: epochOf(state, stream), valLoss, bestValLoss: state.bestValLoss!, improved });
     }
     recordHistory(state, stream);
+    if (sampleDue(state.iteration, config.evalEvery, config.sampleEvery, last)) {
+      const sample = { iteration: state.iteration, valLoss: state.lastValLoss, temperature: TRAINING_SAMPLE.temperature, text: sampler.sample(model.weights) };
+      state.samples = addSample(state.samples ?? [], sample);
+      emit({ type: 'sample', iteration: sample.iteration, temperature: sample.temperature, text: sample.text });
+    }
     // Without a validation split, the latest weights are the best we know. best.json goes first, so that
     // latest.json never records a best that best.json does not hold yet.
     await saveCheckpoint(improved || valTokens.length < 2 ? [bestFile, latestFile] : latestFile, snapshot());
@@ -309,11 +318,12 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     if (performance.now() - startTime >= timeLimitMs) { reason = 'time-limit'; break; }
     if (config.patience !== null && evaluationsSinceBest(state) >= config.patience) { reason = 'patience'; break; }
     if (schedule.reachedHorizon(state.iteration)) { reason = 'time-limit'; break; } // a time budget's measured end
+    // An iteration's time, for a time budget's horizon: everything from here on but the evaluations.
+    const stepStart = performance.now();
     // Let signal handlers run between iterations (the step itself is synchronous).
     await new Promise((resolve) => setImmediate(resolve));
     if (options.signal?.aborted) { reason = 'interrupted'; break; }
 
-    const stepStart = performance.now();
     state.lr = schedule.lr(state.iteration, state.lr, cycleSeconds());
     stream.next(inputs, targets);
     const dropout = modelConfig.dropout > 0 ? { seed: config.seed, iteration: state.iteration } : null;
@@ -351,13 +361,13 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     }
     if (state.iteration % config.evalEvery === 0) {
       const evalStart = performance.now();
-      await evaluateAndSave();
+      await evaluateAndSave(false);
       lastSavedIteration = state.iteration;
       schedule.afterEval((performance.now() - evalStart) / 1000);
     }
   }
 
-  if (lastSavedIteration !== state.iteration) await evaluateAndSave();
+  if (lastSavedIteration !== state.iteration) await evaluateAndSave(true);
   const bestExists = await fs.pathExists(bestFile);
   const done = {
     type: 'done' as const, reason, iteration: state.iteration, epoch: epochOf(state, stream),
@@ -500,6 +510,7 @@ export function validateConfig(c: TrainingConfig): void {
   positiveInt(c.maxIters, 'maxIters');
   positiveInt(c.valMaxChars, 'valMaxChars');
   positiveInt(c.patience, 'patience');
+  if (!(Number.isInteger(c.sampleEvery) && c.sampleEvery >= 0)) throw new UsageError('--sample-every must be a whole number, 0 (off) or more');
   positiveInt(c.warmup, 'warmup');
   if (c.maxEpochs !== null && !(c.maxEpochs > 0)) throw new UsageError('--max-epochs must be a positive number');
   if (!(c.valFrac >= 0 && c.valFrac <= 0.5)) throw new UsageError('--val-frac must be between 0 and 0.5');

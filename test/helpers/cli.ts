@@ -79,3 +79,23 @@ export function readJson(file: string): any {
 export function hasStackTrace(stderr: string): boolean {
   return /\n\s+at .+:\d+:\d+/.test(stderr);
 }
+
+/**
+ * Runs `charnn ...args` to completion without blocking the test worker (a long spawnSync keeps vitest's
+ * worker from answering its runner, which then fails the run on a busy machine).
+ */
+export function charnnAsync(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return runNodeAsync(BIN, args, cwd, env);
+}
+
+/** runNode without blocking the test worker. */
+export function runNodeAsync(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stdout = '', stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -1,0 +1,76 @@
+import { Chalk, supportsColor } from 'chalk';
+import stringWidth from 'string-width';
+import type { ActivationTrace } from '../inspect/activations.js';
+import { cellColour, inkOn, SURPRISE_MAX_BITS, surpriseColour, type Rgb } from './viz-colours.js';
+
+/** A cell to colour by: where it is, what it is called, and its value at every character. */
+export interface ShownCell {
+  layer: number;
+  cell: number;
+  label: string;
+  values: Float32Array;
+}
+
+/**
+ * Colour for stdout as chalk decides it (a terminal, or FORCE_COLOR, which wins), except that NO_COLOR
+ * turns it off unless FORCE_COLOR is set, and FORCE_COLOR=2 or 3 asks for at least that many colours
+ * (chalk takes it as a minimum only where it does not recognise the terminal).
+ */
+export function stdoutColourLevel(env: NodeJS.ProcessEnv = process.env): 0 | 1 | 2 | 3 {
+  if (!('FORCE_COLOR' in env) && env.NO_COLOR) return 0;
+  const level = supportsColor ? supportsColor.level : 0;
+  const forced = Number(env.FORCE_COLOR);
+  return level > 0 && (forced === 2 || forced === 3) ? (Math.max(level, forced) as 2 | 3) : level;
+}
+
+/** How a character is drawn: invisible ones as a visible sign. */
+function visible(char: string): string {
+  if (char === '\n') return '↵';
+  if (char === '\t') return '⇥';
+  if (char === '\r') return '␍';
+  return /\p{C}/u.test(char) ? '·' : char;
+}
+
+/**
+ * The text with each character's background coloured by its surprise (or by one cell), wrapped at
+ * `columns` (the text's own newlines kept), after a one-line legend.
+ */
+export function colouredText(trace: ActivationTrace, cell: ShownCell | null, level: 1 | 2 | 3, columns: number): string {
+  const chalk = new Chalk({ level });
+  const paint = (rgb: Rgb, text: string) => chalk.bgRgb(...rgb).rgb(...inkOn(rgb))(text);
+  const colourAt = (i: number): Rgb => (cell ? cellColour(cell.values[i]) : surpriseColour(trace.chars[i].surprisal));
+  const legend = cell
+    ? `layer ${cell.layer} cell ${cell.cell}, ${cell.label}: ` + [-1, -0.5, 0, 0.5, 1].map((v) => paint(cellColour(v), ` ${v > 0 ? '+' : v < 0 ? '−' : ''}${Math.abs(v)} `)).join('')
+    : 'surprise, bits: ' + [0, 2, 4, 6, SURPRISE_MAX_BITS].map((b) => paint(surpriseColour(b), ` ${b}${b === SURPRISE_MAX_BITS ? '+' : ''} `)).join('');
+  const lines = [`${legend}  ${trace.bitsPerChar.toFixed(3)} bits/char over ${trace.chars.length} characters`];
+  let line = '', width = 0;
+  trace.chars.forEach((a, i) => {
+    const sign = visible(a.char);
+    const w = Math.max(1, stringWidth(sign));
+    if (width + w > columns) {
+      lines.push(line);
+      (line = ''), (width = 0);
+    }
+    line += paint(colourAt(i), sign);
+    width += w;
+    if (a.char === '\n') {
+      lines.push(line);
+      (line = ''), (width = 0);
+    }
+  });
+  if (line) lines.push(line);
+  return lines.join('\n') + '\n';
+}
+
+/** Without colour: one row per character with its surprisal, the shown cell's value, and the top guesses for the next. */
+export function plainTable(trace: ActivationTrace, cell: ShownCell | null): string {
+  const quote = (c: string) => JSON.stringify(c);
+  const header = ['char'.padEnd(6), '   bits', ...(cell ? [`${cell.layer}:${cell.cell}`.padStart(7)] : []), '  next: top guesses'];
+  const rows = trace.chars.map((a, i) => [
+    quote(a.char).padEnd(6),
+    a.surprisal.toFixed(2).padStart(7),
+    ...(cell ? [cell.values[i].toFixed(3).padStart(7)] : []),
+    '  ' + a.top.map((g) => `${quote(g.char)} ${(g.prob * 100).toFixed(1)}%`).join('  '),
+  ].join(' '));
+  return [header.join(' '), ...rows].join('\n') + '\n';
+}
