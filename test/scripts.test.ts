@@ -62,7 +62,7 @@ describe('scripts/big-corpus.mjs', () => {
   });
 
   it.skipIf(!fs.existsSync('/usr/bin/time'))('--stdin pipes the corpus to charnn train - (skipped where /usr/bin/time is absent)', async () => {
-    const r = script('big-corpus.mjs', ['--sizes', '200KB', '--stdin', '--iters', '1', '--train', '--layers 1 --hidden 16 --val-max-chars 1000']);
+    const r = await script('big-corpus.mjs', ['--sizes', '200KB', '--stdin', '--iters', '1', '--train', '--layers 1 --hidden 16 --val-max-chars 1000']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^\| 200KB on standard input \| \d+\.\d \| \d+ \| \d+\.\d \| \d+ \| \d+\.\d \|$/m);
   });
