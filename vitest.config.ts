@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// The CLI tests train real models in child processes; on a busy two-core machine one test can take far
-// longer than vitest's default 5 s, so no test may fail for being slow.
-export default defineConfig({ test: { testTimeout: 300_000, hookTimeout: 300_000 } });
+// The suite must pass on a loaded 2-core machine: tests run the real CLI, whose speed varies tenfold
+// with the load, so timeouts are generous and no test asserts anything about speed.
+export default defineConfig({
+  test: {
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
+  },
+});

@@ -9,14 +9,14 @@ import { charnn, hasStackTrace, syntheticText, tempDir } from './helpers/cli.js'
 let dir: string;
 const tiny = ['--layers', '1', '--hidden', '8', '--batch', '4', '--seq', '8', '--steps', '2'];
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = tempDir('bench');
   fs.writeFileSync(path.join(dir, 'corpus.txt'), syntheticText(4000));
 });
 
 describe('charnn bench', () => {
-  it('--json prints one line with the keys of PyTorch\'s reference script, and consistent figures', () => {
-    const r = charnn(['bench', ...tiny, '--corpus', 'corpus.txt', '--json'], dir);
+  it('--json prints one line with the keys of PyTorch\'s reference script, and consistent figures', async () => {
+    const r = await charnn(['bench', ...tiny, '--corpus', 'corpus.txt', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -42,9 +42,9 @@ describe('charnn bench', () => {
     expect(result.peak_rss_mb).toBeGreaterThan(10);
   });
 
-  it('prints a table on stdout without --json, for each cell type', () => {
+  it('prints a table on stdout without --json, for each cell type', async () => {
     for (const cell of ['lstm', 'gru', 'rnn']) {
-      const r = charnn(['bench', ...tiny, '--model', cell, '--corpus', 'corpus.txt', '--backend', 'js', '--threads', '1'], dir);
+      const r = await charnn(['bench', ...tiny, '--model', cell, '--corpus', 'corpus.txt', '--backend', 'js', '--threads', '1'], dir);
       expect(r.code, r.stderr).toBe(0);
       const [header, row, ...rest] = r.stdout.trim().split('\n');
       expect(header).toMatch(/layers×hidden +batch×seq +params +train chars\/s +step ms +GFLOP\/s +sample chars\/s +peak MB/);
@@ -53,12 +53,12 @@ describe('charnn bench', () => {
     }
   });
 
-  it('a missing corpus or a bad option is a one-line error with exit 2', () => {
-    const missing = charnn(['bench', ...tiny, '--corpus', 'nope.txt'], dir);
+  it('a missing corpus or a bad option is a one-line error with exit 2', async () => {
+    const missing = await charnn(['bench', ...tiny, '--corpus', 'nope.txt'], dir);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.txt/);
     expect(hasStackTrace(missing.stderr)).toBe(false);
-    const bad = charnn(['bench', '--hidden', 'wide'], dir);
+    const bad = await charnn(['bench', '--hidden', 'wide'], dir);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--hidden/);
   });

@@ -27,14 +27,14 @@ function lrByIteration(stdout: string): Map<number, number> {
 
 let dir: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = tempDir('schedule');
   fs.writeFileSync(path.join(dir, 'corpus.txt'), syntheticText(6000));
 });
 
-describe('the budget learning-rate schedule', { timeout: 180_000 }, () => {
-  it('warms up, then decays to a tenth of --lr exactly at the end of --max-iters', () => {
-    const r = charnn(['train', 'corpus.txt', ...SMALL, '--max-iters', '110', '--warmup', '10', '--eval-every', '5', '--lr', '0.004', '--json'], dir);
+describe('the budget learning-rate schedule', () => {
+  it('warms up, then decays to a tenth of --lr exactly at the end of --max-iters', async () => {
+    const r = await charnn(['train', 'corpus.txt', ...SMALL, '--max-iters', '110', '--warmup', '10', '--eval-every', '5', '--lr', '0.004', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
     const start = jsonEvents(r.stdout)[0];
     expect(start.config).toMatchObject({ lrSchedule: 'budget', warmup: 10, autoChoice: null });
@@ -50,21 +50,21 @@ describe('the budget learning-rate schedule', { timeout: 180_000 }, () => {
     expect(ckpt.training.schedule).toMatchObject({ start: 0, warmup: 10, horizon: 110, seconds: null });
   });
 
-  it('is the default only with a budget: without one the learning rate is char-rnn\'s exponential decay', () => {
+  it('is the default only with a budget: without one the learning rate is char-rnn\'s exponential decay', async () => {
     // --max-epochs is a budget; with none of the three, training keeps today's schedule (and default model).
-    const budget = jsonEvents(charnn(['train', 'corpus.txt', ...SMALL, '--max-epochs', '1', '--checkpoint-dir', 'epochs', '--json'], dir).stdout);
+    const budget = jsonEvents((await charnn(['train', 'corpus.txt', ...SMALL, '--max-epochs', '1', '--checkpoint-dir', 'epochs', '--json'], dir)).stdout);
     expect(budget[0].config.lrSchedule).toBe('budget');
     const horizon = readJson(path.join(dir, 'epochs/latest.json')).training.schedule.horizon;
     expect(horizon).toBe(budget[0].itersPerEpoch);
-    const flag = jsonEvents(charnn(['train', 'corpus.txt', ...SMALL, '--max-iters', '20', '--lr-schedule', 'constant', '--checkpoint-dir', 'constant', '--json'], dir).stdout);
+    const flag = jsonEvents((await charnn(['train', 'corpus.txt', ...SMALL, '--max-iters', '20', '--lr-schedule', 'constant', '--checkpoint-dir', 'constant', '--json'], dir)).stdout);
     expect(flag[0].config.lrSchedule).toBe('constant');
-    expect(new Set(lrByIteration(charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'constant', '--max-iters', '40', '--eval-every', '10', '--json'], dir).stdout).values())).toEqual(new Set([0.002]));
+    expect(new Set(lrByIteration((await charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'constant', '--max-iters', '40', '--eval-every', '10', '--json'], dir)).stdout).values())).toEqual(new Set([0.002]));
     expect(readJson(path.join(dir, 'constant/latest.json')).training.schedule).toBeNull();
   });
 
   it('continues exactly on --resume: interrupted and resumed equals one run, byte for byte', async () => {
     const common = ['corpus.txt', ...SMALL, '--layers', '2', '--dropout', '0.1', '--max-iters', '400', '--eval-every', '10', '--threads', '2', '--json'];
-    const once = charnn(['train', ...common, '--checkpoint-dir', 'once'], dir);
+    const once = await charnn(['train', ...common, '--checkpoint-dir', 'once'], dir);
     expect(once.code, once.stderr).toBe(0);
     // Interrupt the same run after its first checkpoint (wherever it has got to by then), and resume it.
     const child = startCharnn(['train', ...common, '--checkpoint-dir', 'twice'], dir);
@@ -78,7 +78,7 @@ describe('the budget learning-rate schedule', { timeout: 180_000 }, () => {
     });
     child.kill('SIGINT');
     await new Promise((resolve) => child.on('close', resolve));
-    const resumed = charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'twice', '--threads', '2', '--json'], dir);
+    const resumed = await charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'twice', '--threads', '2', '--json'], dir);
     expect(resumed.code, resumed.stderr).toBe(0);
     const a = readJson(path.join(dir, 'once/latest.json'));
     const b = readJson(path.join(dir, 'twice/latest.json'));
@@ -90,9 +90,9 @@ describe('the budget learning-rate schedule', { timeout: 180_000 }, () => {
     for (const [i, lr] of lrByIteration(resumed.stdout)) if (i % 10 === 0) expect(lr, `iteration ${i}`).toBe(single.get(i));
   });
 
-  it('a time budget is recorded as such, and the run ends by it (how many iterations that is depends on the machine)', () => {
+  it('a time budget is recorded as such, and the run ends by it (how many iterations that is depends on the machine)', async () => {
     // (So many epochs that the time ends the run on any machine.)
-    const r = charnn(['train', 'corpus.txt', ...SMALL, '--time-limit', '2s', '--max-epochs', '1000000', '--checkpoint-dir', 'timed', '--json'], dir);
+    const r = await charnn(['train', 'corpus.txt', ...SMALL, '--time-limit', '2s', '--max-epochs', '1000000', '--checkpoint-dir', 'timed', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
     const events = jsonEvents(r.stdout);
     expect(events.at(-1)).toMatchObject({ type: 'done', reason: 'time-limit' });
@@ -104,23 +104,23 @@ describe('the budget learning-rate schedule', { timeout: 180_000 }, () => {
     if (schedule.horizon !== null) expect(schedule.horizon).toBeGreaterThanOrEqual(events.at(-1).iteration);
   });
 
-  it('a resume with a new budget starts a new cycle: back up to --lr, down to the floor at the new end', () => {
-    expect(charnn(['train', 'corpus.txt', ...SMALL, '--max-iters', '40', '--checkpoint-dir', 'cycles'], dir).code).toBe(0);
-    const r = charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'cycles', '--max-iters', '100', '--warmup', '10', '--eval-every', '10', '--json'], dir);
+  it('a resume with a new budget starts a new cycle: back up to --lr, down to the floor at the new end', async () => {
+    expect((await charnn(['train', 'corpus.txt', ...SMALL, '--max-iters', '40', '--checkpoint-dir', 'cycles'], dir)).code).toBe(0);
+    const r = await charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'cycles', '--max-iters', '100', '--warmup', '10', '--eval-every', '10', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
     const lr = lrByIteration(r.stdout);
     expect(lr.get(50)).toBeCloseTo(0.002, 12);
     expect(lr.get(100)).toBeCloseTo(0.0002, 12);
     expect(readJson(path.join(dir, 'cycles/latest.json')).training.schedule).toMatchObject({ start: 40, warmup: 10, horizon: 100 });
     // Resumed with the same budget, the cycle goes on: a finished run has nothing left to do.
-    const again = jsonEvents(charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'cycles', '--max-iters', '100', '--json'], dir).stdout);
+    const again = jsonEvents((await charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'cycles', '--max-iters', '100', '--json'], dir)).stdout);
     expect(again.at(-1)).toMatchObject({ type: 'done', reason: 'max-iters', iteration: 100 });
   });
 });
 
-describe('the automatic model choice', { timeout: 180_000 }, () => {
-  it('picks the model for the corpus and the budget, says so on the first line, and records it', () => {
-    const r = charnn(['train', 'corpus.txt', '--max-iters', '30', '--checkpoint-dir', 'auto'], dir);
+describe('the automatic model choice', () => {
+  it('picks the model for the corpus and the budget, says so on the first line, and records it', async () => {
+    const r = await charnn(['train', 'corpus.txt', '--max-iters', '30', '--checkpoint-dir', 'auto'], dir);
     expect(r.code, r.stderr).toBe(0);
     const first = r.stderr.split('\n')[0];
     expect(first).toMatch(/^chose 2×\d+ LSTM, dropout [\d.]+, batch \d+, lr [\d.e-]+, for [\d.]+k characters and 30 iterations; give --layers\/--hidden\/--dropout to choose yourself$/);
@@ -133,15 +133,15 @@ describe('the automatic model choice', { timeout: 180_000 }, () => {
     expect(choice).toMatchObject({ corpusChars: chars - Math.floor(chars * 0.1), vocabSize: ckpt.model.vocabSize, budgetChars: 30 * choice.batchSize * 64 });
   });
 
-  it('any flag the user gives wins; without a budget the defaults stay', () => {
-    const batch = jsonEvents(charnn(['train', 'corpus.txt', '--max-iters', '5', '--batch-size', '4', '--checkpoint-dir', 'auto-batch', '--json'], dir).stdout)[0];
+  it('any flag the user gives wins; without a budget the defaults stay', async () => {
+    const batch = jsonEvents((await charnn(['train', 'corpus.txt', '--max-iters', '5', '--batch-size', '4', '--checkpoint-dir', 'auto-batch', '--json'], dir)).stdout)[0];
     expect(batch.config.autoChoice).toMatchObject({ batchSize: 4 });
     expect(batch.config.batchSize).toBe(4);
-    const lr = jsonEvents(charnn(['train', 'corpus.txt', '--max-iters', '5', '--lr', '0.001', '--checkpoint-dir', 'auto-lr', '--json'], dir).stdout)[0];
+    const lr = jsonEvents((await charnn(['train', 'corpus.txt', '--max-iters', '5', '--lr', '0.001', '--checkpoint-dir', 'auto-lr', '--json'], dir)).stdout)[0];
     expect(lr.config).toMatchObject({ lr: 0.001, autoChoice: { lr: 0.001 } });
     expect(lr.config.autoChoice.message).not.toMatch(/lr/);
     for (const flag of [['--hidden', '24'], ['--layers', '1'], ['--dropout', '0.1']]) {
-      const start = jsonEvents(charnn(['train', 'corpus.txt', '--max-iters', '2', ...flag, '--force', '--checkpoint-dir', 'mine', '--json'], dir).stdout)[0];
+      const start = jsonEvents((await charnn(['train', 'corpus.txt', '--max-iters', '2', ...flag, '--force', '--checkpoint-dir', 'mine', '--json'], dir)).stdout)[0];
       expect(start.config.autoChoice, flag[0]).toBeNull();
     }
     const child = startCharnn(['train', 'corpus.txt', '--checkpoint-dir', 'no-budget', '--json'], dir);
@@ -161,14 +161,14 @@ describe('the automatic model choice', { timeout: 180_000 }, () => {
 });
 
 describe('the schedule and the choice as functions', () => {
-  it('a time budget becomes the iterations that fit in the time left, evaluations included', () => {
+  it('a time budget becomes the iterations that fit in the time left, evaluations included', async () => {
     // 0.1 s a step, an evaluation (1 s) every 100 steps: 100 steps take 11 s; 60 s left buys 5 such rounds
     // less the final evaluation: (60 − 1) / 0.11 = 536.
     expect(horizonFromTime({ iteration: 20, secondsLeft: 60, secondsPerStep: 0.1, secondsPerEval: 1, evalEvery: 100 })).toBe(20 + 536);
     expect(horizonFromTime({ iteration: 20, secondsLeft: 0.01, secondsPerStep: 0.1, secondsPerEval: 1, evalEvery: 100 })).toBe(21);
   });
 
-  it('a new time budget warms up over its first 2% of the time and has no horizon until measured', () => {
+  it('a new time budget warms up over its first 2% of the time and has no horizon until measured', async () => {
     const cycle = newCycle({ ...DEFAULT_CONFIG, timeLimit: 600, maxEpochs: 50 }, 100, 0, 0, 0);
     expect(cycle).toMatchObject({ horizon: null, warmup: null, seconds: 600, iterationLimit: 5000 });
     expect(budgetLr({ ...cycle, warmup: 20 }, 0.002, 40)).toBe(0.002); // at the peak until the horizon is known
@@ -176,7 +176,7 @@ describe('the schedule and the choice as functions', () => {
     expect(defaultWarmup(1e6)).toBe(100);
   });
 
-  it('the choice grows with the budget and the corpus, and gives dropout to many passes', () => {
+  it('the choice grows with the budget and the corpus, and gives dropout to many passes', async () => {
     const base: ChoiceInput = {
       cell: 'lstm', trainChars: 1_000_000, vocabSize: 65, seqLength: 64, batchSize: null, lr: null, seconds: 600, maxIters: null, maxEpochs: 50, backend: 'wasm', threads: 2,
     };

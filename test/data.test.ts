@@ -460,7 +460,7 @@ describe('BatchStream', () => {
   it('refuses a cursor from which no batch can be taken', () => {
     const stream = new BatchStream(positions(14), 2, 3); // L − T = 3
     stream.cursor = 3;
-    for (const bad of [-1, 4, 1.5, NaN]) expect(() => { stream.cursor = bad; }).toThrow(RuntimeFailure);
+    for (const bad of [-1, 4, 1.5, NaN]) expect(() => { stream.cursor = bad; }).toThrow(UsageError);
     expect(stream.cursor).toBe(3);
   });
 });

@@ -24,7 +24,7 @@ describe('activations(checkpoint, text)', () => {
     expect(trace.bitsPerChar).toBeCloseTo((-2 * Math.log2(p('a')) - Math.log2(p('b')) - Math.log2(p(' '))) / 4, 5);
   });
 
-  it('the states are those of the model stepped one character at a time from a newline, as the sampler steps it', () => {
+  it('the states are those of the model stepped one character at a time from a newline, as the sampler steps it', async () => {
     const ckpt = handMadeCheckpoint(VOCAB, { randomWeights: 0.5, model: { layers: 2, hiddenSize: 8 } });
     const text = 'A "cab" (a b). '.repeat(6); // 90 characters: more than one chunk of 64
     const trace = traceActivations(ckpt, text, { backend: 'js' });
@@ -53,7 +53,7 @@ describe('activations(checkpoint, text)', () => {
     });
   });
 
-  it('per-character h and c are views into one [N, H] array per layer', () => {
+  it('per-character h and c are views into one [N, H] array per layer', async () => {
     const trace = traceActivations(handMadeCheckpoint(VOCAB, { randomWeights: 0.5 }), 'abc');
     expect(trace.h[0].length).toBe(3 * 8);
     expect(trace.chars[2].h[0].buffer).toBe(trace.h[0].buffer);
@@ -61,7 +61,7 @@ describe('activations(checkpoint, text)', () => {
     expect(trace.chars[1].c![0][3]).toBe(trace.c![0][8 + 3]);
   });
 
-  it('a GRU or RNN has only h', () => {
+  it('a GRU or RNN has only h', async () => {
     for (const cell of ['gru', 'rnn'] as const) {
       const trace = traceActivations(handMadeCheckpoint(VOCAB, { randomWeights: 0.5, model: { cell } }), 'abc');
       expect(trace.c).toBeNull();
@@ -70,14 +70,14 @@ describe('activations(checkpoint, text)', () => {
     }
   });
 
-  it('characters outside the vocabulary are counted, listed and skipped', () => {
+  it('characters outside the vocabulary are counted, listed and skipped', async () => {
     const trace = traceActivations(handMadeCheckpoint(VOCAB), 'a€bz€');
     expect(trace.text).toBe('ab');
     expect(trace.unknownChars).toBe(3);
     expect(trace.unknown).toEqual(['€', 'z']);
   });
 
-  it('a text with no character the model knows is refused', () => {
+  it('a text with no character the model knows is refused', async () => {
     expect(() => traceActivations(handMadeCheckpoint(VOCAB), 'zzz')).toThrow(/no characters the model knows/);
   });
 });
@@ -85,7 +85,7 @@ describe('activations(checkpoint, text)', () => {
 describe('detectors', () => {
   const values = (text: string, id: string) => [...textFeatures([...text]).find((f) => f.id === id)!.values];
 
-  it('compute the features of the text at every character', () => {
+  it('compute the features of the text at every character', async () => {
     expect(values('a "bc" d', 'quote')).toEqual([0, 0, 1, 1, 1, 1, 0, 0]);
     expect(values('a “b” c', 'quote')).toEqual([0, 0, 1, 1, 1, 0, 0]);
     expect(values('(a[b])c)', 'brackets')).toEqual([1, 1, 2, 2, 1, 0, 0, 0]);
@@ -98,7 +98,7 @@ describe('detectors', () => {
     expect(values('a. b!\nc', 'sentence-end')).toEqual([0, 1, 1, 0, 1, 1, 0]);
   });
 
-  it('find the cell that follows a feature, with its correlation', () => {
+  it('find the cell that follows a feature, with its correlation', async () => {
     const text = [...'x (a (b) c) y (d) '.repeat(20)];
     const features = textFeatures(text);
     const depth = features.find((f) => f.id === 'brackets')!.values;
@@ -116,7 +116,7 @@ describe('detectors', () => {
     expect(detectCells(features, states, H).find((d) => d.feature === 'quote')!.cells).toEqual([]);
   });
 
-  it('list the cells that are saturated most of the time', () => {
+  it('list the cells that are saturated most of the time', async () => {
     const H = 3, N = 100;
     const m = new Float32Array(N * H);
     for (let i = 0; i < N; i++) {
@@ -127,7 +127,7 @@ describe('detectors', () => {
     expect(saturatedCells([m], H)).toEqual([{ layer: 1, cell: 1, fraction: 1 }, { layer: 1, cell: 0, fraction: 0.9 }]);
   });
 
-  it('show tanh(c) for the LSTM and h for the others', () => {
+  it('show tanh(c) for the LSTM and h for the others', async () => {
     const lstm = traceActivations(handMadeCheckpoint(VOCAB, { randomWeights: 2 }), 'abcabc');
     expect(shownStates(lstm)[0][5]).toBeCloseTo(Math.tanh(lstm.c![0][5]), 6);
     const gru = traceActivations(handMadeCheckpoint(VOCAB, { randomWeights: 2, model: { cell: 'gru' } }), 'abcabc');

@@ -121,5 +121,5 @@ describe('learning', () => {
     const rnnLoss = await bracketLoss(rnn.done.latest, held);
     expect(lstmLoss).toBeLessThan(0.7);
     expect(rnnLoss).toBeGreaterThan(lstmLoss + 0.5);
-  }, 300_000);
+  });
 });

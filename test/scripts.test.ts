@@ -10,41 +10,41 @@ let dir: string;
 
 const script = (name: string, args: string[]) => runNode(path.join(SCRIPTS, name), args, dir);
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = tempDir('scripts');
   fs.writeFileSync(path.join(dir, 'corpus.txt'), syntheticText(5000));
-  const r = charnn(['train', 'corpus.txt', '--layers', '2', '--hidden', '16', '--seq-length', '16', '--batch-size', '4', '--max-iters', '60', '--eval-every', '30'], dir);
+  const r = await charnn(['train', 'corpus.txt', '--layers', '2', '--hidden', '16', '--seq-length', '16', '--batch-size', '4', '--max-iters', '60', '--eval-every', '30'], dir);
   expect(r.code, r.stderr).toBe(0);
 });
 
 describe('scripts/state-diagnostics.mjs', () => {
-  it('scores the text as 1 to 64 streams, the 32-stream figure being what charnn eval reports', () => {
-    const r = script('state-diagnostics.mjs', ['checkpoints/corpus/best.json', 'corpus.txt']);
+  it('scores the text as 1 to 64 streams, the 32-stream figure being what charnn eval reports', async () => {
+    const r = await script('state-diagnostics.mjs', ['checkpoints/corpus/best.json', 'corpus.txt']);
     expect(r.code, r.stderr).toBe(0);
     const rows = [...r.stdout.matchAll(/^ +(\d+) +(\d\.\d{4})$/gm)].map((m) => [Number(m[1]), Number(m[2])]);
     expect(rows.map(([streams]) => streams)).toEqual([1, 4, 16, 32, 64]);
-    const evaluated = charnn(['eval', 'checkpoints/corpus/best.json', 'corpus.txt', '--json'], dir);
+    const evaluated = await charnn(['eval', 'checkpoints/corpus/best.json', 'corpus.txt', '--json'], dir);
     expect(evaluated.code, evaluated.stderr).toBe(0);
     expect(rows[3][1]).toBeCloseTo(JSON.parse(evaluated.stdout).lossNats, 4);
   });
 
-  it('counts the saturated cells of every layer and state', () => {
-    const r = script('state-diagnostics.mjs', ['checkpoints/corpus/best.json', 'corpus.txt']);
+  it('counts the saturated cells of every layer and state', async () => {
+    const r = await script('state-diagnostics.mjs', ['checkpoints/corpus/best.json', 'corpus.txt']);
     const counts = [...r.stdout.matchAll(/L(\d)\.([hc]) (\d+) \((\d+)\)/g)];
     expect(new Set(counts.map((m) => `L${m[1]}.${m[2]}`))).toEqual(new Set(['L0.h', 'L0.c', 'L1.h', 'L1.c']));
     for (const m of counts) expect(Number(m[3])).toBeLessThanOrEqual(16); // of 16 cells
   });
 
-  it('says how to call it when the arguments are missing', () => {
-    const r = script('state-diagnostics.mjs', []);
+  it('says how to call it when the arguments are missing', async () => {
+    const r = await script('state-diagnostics.mjs', []);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^usage: node scripts\/state-diagnostics\.mjs <checkpoint> <text file>/);
   });
 });
 
 describe('scripts/bench-gemm.mjs', () => {
-  it('prints a GFLOP/s figure for each backend on every shape (a smoke test; the figures are not judged)', () => {
-    const r = script('bench-gemm.mjs', ['--seconds', '0.01']);
+  it('prints a GFLOP/s figure for each backend on every shape (a smoke test; the figures are not judged)', async () => {
+    const r = await script('bench-gemm.mjs', ['--seconds', '0.01']);
     expect(r.code, r.stderr).toBe(0);
     const rows = r.stdout.trim().split('\n').slice(1);
     expect(rows).toHaveLength(11);
@@ -53,16 +53,16 @@ describe('scripts/bench-gemm.mjs', () => {
 });
 
 describe('scripts/big-corpus.mjs', () => {
-  it.skipIf(!fs.existsSync('/usr/bin/time'))('builds a corpus in a temp folder, measures a short training run on it, and deletes the folder (skipped where /usr/bin/time is absent)', () => {
-    const r = script('big-corpus.mjs', ['--sizes', '1MB', '--files', '3', '--iters', '2', '--train', '--layers 1 --hidden 16 --val-max-chars 1000']);
+  it.skipIf(!fs.existsSync('/usr/bin/time'))('builds a corpus in a temp folder, measures a short training run on it, and deletes the folder (skipped where /usr/bin/time is absent)', async () => {
+    const r = await script('big-corpus.mjs', ['--sizes', '1MB', '--files', '3', '--iters', '2', '--train', '--layers 1 --hidden 16 --val-max-chars 1000']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^\| 1MB in 3 files \| \d+\.\d \| \d+ \| \d+\.\d \| \d+ \| \d+\.\d \|$/m);
     const temp = /building the corpora in (\S+)/.exec(r.stderr)![1];
     expect(fs.existsSync(temp)).toBe(false);
   });
 
-  it.skipIf(!fs.existsSync('/usr/bin/time'))('--stdin pipes the corpus to charnn train - (skipped where /usr/bin/time is absent)', () => {
-    const r = script('big-corpus.mjs', ['--sizes', '200KB', '--stdin', '--iters', '1', '--train', '--layers 1 --hidden 16 --val-max-chars 1000']);
+  it.skipIf(!fs.existsSync('/usr/bin/time'))('--stdin pipes the corpus to charnn train - (skipped where /usr/bin/time is absent)', async () => {
+    const r = await script('big-corpus.mjs', ['--sizes', '200KB', '--stdin', '--iters', '1', '--train', '--layers 1 --hidden 16 --val-max-chars 1000']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^\| 200KB on standard input \| \d+\.\d \| \d+ \| \d+\.\d \| \d+ \| \d+\.\d \|$/m);
   });

@@ -7,7 +7,7 @@ import { charnnAsync as charnn, jsonEvents, readJson, syntheticText, tempDir } f
 const TINY = ['--layers', '1', '--hidden', '16', '--seq-length', '16', '--batch-size', '4', '--eval-every', '10', '--threads', '1'];
 let dir: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = tempDir('train-samples');
   fs.writeFileSync(path.join(dir, 'corpus.txt'), syntheticText(6000));
 });
@@ -90,13 +90,13 @@ describe('train --sample-every', { timeout: 180_000 }, () => {
 });
 
 describe('samples kept in the checkpoint', () => {
-  it('are due at every n-th evaluation and the last, never with 0', () => {
+  it('are due at every n-th evaluation and the last, never with 0', async () => {
     expect([10, 20, 30, 40].filter((it) => sampleDue(it, 10, 2, false))).toEqual([20, 40]);
     expect(sampleDue(33, 10, 2, true)).toBe(true);
     expect(sampleDue(40, 10, 0, true)).toBe(false);
   });
 
-  it('stay at most MAX_SAMPLES, spread over the whole run: the first and the newest always kept', () => {
+  it('stay at most MAX_SAMPLES, spread over the whole run: the first and the newest always kept', async () => {
     let samples: { iteration: number; valLoss: null; temperature: number; text: string }[] = [];
     for (let it = 1; it <= 1000; it++) samples = addSample(samples, { iteration: it, valLoss: null, temperature: 0.8, text: 'x' });
     expect(samples.length).toBe(MAX_SAMPLES);

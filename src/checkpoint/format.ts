@@ -1,132 +1,197 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import type { CorpusRecord } from '../data/corpus.js';
 import { CELL_TYPES, describeParams, type ModelConfig } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
-import type { RngState } from '../util/rng.js';
 
 /**
  * The checkpoint: one JSON document, versioned. Tensors are base64 of little-endian float32, so weights
  * round-trip exactly. Everything a run needs to continue exactly is here: weights, optimizer state,
  * the carried hidden state, the RNG, the data cursor, counters and history.
+ *
+ * The schemas below are the one description of the document: the TypeScript types come from them, and
+ * loading checks every field against them (type, range), then the fields against each other (shapes,
+ * vocabulary, counters). A field added later is `.optional()` or has a `.default()` saying what
+ * checkpoints written before it meant, so they still load; fields this version does not know are ignored.
  */
 export const FORMAT = 'charnn-checkpoint';
 export const VERSION = 1;
 
-/** How the run was asked to train (the options of `charnn train`). */
-export interface TrainingConfig {
-  seqLength: number;
-  batchSize: number;
-  valFrac: number;
-  optimizer: 'adam' | 'rmsprop' | 'sgd';
-  lr: number;
-  /** How the learning rate moves: `budget` (warm-up, then cosine to a floor at the budget's end), `exp` (char-rnn's decay) or `constant`. */
-  lrSchedule: 'budget' | 'exp' | 'constant';
-  /** Warm-up iterations of the budget schedule (null: 2% of the budget, at most 100). */
-  warmup: number | null;
-  lrDecay: number;
-  /** Epochs after which the learning rate starts decaying (once per epoch). */
-  lrDecayAfter: number;
-  gradClip: number;
-  seed: number;
-  /** Initial bias of the LSTM's forget gates (only used when a run starts). */
-  forgetBias: number;
-  /** Validation scores at most this many characters, the first of the split (null: all of it). */
-  valMaxChars: number | null;
-  /** Stop when this many evaluations in a row have not improved on the best validation loss (null: never). */
-  patience: number | null;
-  maxEpochs: number | null;
-  maxIters: number | null;
-  /** Seconds of training for one invocation (not the whole run). */
-  timeLimit: number | null;
-  evalEvery: number;
-  /** Record a sample every this many evaluations (0: never). */
-  sampleEvery: number;
-  /** The model, dropout and batch charnn chose for the corpus and the budget (null: the user's or the defaults). */
-  autoChoice: AutoChoice | null;
-}
+/** The optimizers a run can use; a checkpoint names one. */
+export const OPTIMIZERS = ['adam', 'rmsprop', 'sgd'] as const;
+/** How the learning rate moves (see src/train/schedule.ts); a checkpoint names one. */
+export const LR_SCHEDULES = ['budget', 'exp', 'constant'] as const;
+
+// z.number() accepts finite numbers only (no NaN, no ±Infinity).
+const count = z.int().min(0);
+const positiveInt = z.int().min(1);
+const positive = z.number().positive();
+const nonNegative = z.number().min(0);
+/** Cross-entropy in nats/char. */
+const loss = z.number().min(0);
+const uint32 = z.int().min(0).max(0xffffffff);
+
+const modelSchema = z.object({
+  cell: z.enum(CELL_TYPES),
+  vocabSize: positiveInt,
+  hiddenSize: positiveInt,
+  layers: positiveInt,
+  /** Dropout probability on the output of every recurrent layer while training. */
+  dropout: z.number().min(0).lt(1),
+}) satisfies z.ZodType<ModelConfig>;
 
 /** What the automatic choice picked, and from what. */
-export interface AutoChoice {
-  layers: number;
-  hiddenSize: number;
-  dropout: number;
-  batchSize: number;
-  lr: number;
+const autoChoiceSchema = z.object({
+  layers: positiveInt,
+  hiddenSize: positiveInt,
+  dropout: z.number().min(0).lt(1),
+  batchSize: positiveInt,
+  lr: positive,
   /** Training characters of the corpus and its vocabulary. */
-  corpusChars: number;
-  vocabSize: number;
+  corpusChars: count,
+  vocabSize: positiveInt,
   /** The budget it was chosen for: seconds, or training characters for an iteration or epoch budget. */
-  budgetSeconds: number | null;
-  budgetChars: number | null;
+  budgetSeconds: positive.nullable(),
+  budgetChars: count.nullable(),
   /** The line printed when training starts. */
-  message: string;
-}
+  message: z.string(),
+});
 
 /**
  * One cycle of the budget schedule: warm-up from `from` to --lr over `warmup` iterations from `start`, then
- * a cosine down to the floor at `horizon`. A fresh run has one cycle from iteration 0; a resume with a new
+ * the decay to the floor at `horizon`. A fresh run has one cycle from iteration 0; a resume with a new
  * budget starts another.
  */
-export interface ScheduleCycle {
-  start: number;
+const scheduleCycleSchema = z.object({
+  start: count,
   /** training.seconds when the cycle started. */
-  startSeconds: number;
+  startSeconds: nonNegative,
   /** Learning rate warm-up starts from (0 for a fresh run). */
-  from: number;
+  from: nonNegative,
   /** Warm-up iterations (null: a time budget still warming up, over its first 2%). */
-  warmup: number | null;
+  warmup: count.nullable(),
   /** The iteration the rate reaches its floor and the run stops (null: a time budget not yet measured). */
-  horizon: number | null;
+  horizon: count.nullable(),
   /** A time budget's seconds (null: an iteration or epoch budget). */
-  seconds: number | null;
+  seconds: positive.nullable(),
   /** The iteration the iteration or epoch budgets end at, if any (caps a time budget's horizon). */
-  iterationLimit: number | null;
-}
+  iterationLimit: count.nullable(),
+});
 
-export interface HistoryPoint {
-  iteration: number;
+/** How the run was asked to train (the options of `charnn train`). */
+const trainingConfigSchema = z.object({
+  seqLength: positiveInt,
+  batchSize: positiveInt,
+  valFrac: z.number().min(0).max(0.5),
+  optimizer: z.enum(OPTIMIZERS),
+  lr: positive,
+  /** How the learning rate moves: `budget` (warm-up, hold, decay to a floor at the budget's end), `exp` (char-rnn's decay) or `constant`. Runs before the option decayed as `exp`. */
+  lrSchedule: z.enum(LR_SCHEDULES).default('exp'),
+  /** Warm-up iterations of the budget schedule (null: 2% of the budget, at most 100). */
+  warmup: positiveInt.nullable().default(null),
+  lrDecay: z.number().positive().max(1),
+  /** Epochs after which the learning rate starts decaying (once per epoch). */
+  lrDecayAfter: nonNegative,
+  gradClip: nonNegative,
+  seed: uint32,
+  /** Initial bias of the LSTM's forget gates (only used when a run starts). Every run before the option used 1. */
+  forgetBias: z.number().default(1),
+  /** Validation scores at most this many characters, the first of the split (null: all of it). */
+  valMaxChars: positiveInt.nullable().default(null),
+  /** Stop when this many evaluations in a row have not improved on the best validation loss (null: never). */
+  patience: positiveInt.nullable().default(null),
+  maxEpochs: positive.nullable(),
+  maxIters: positiveInt.nullable(),
+  /** Seconds of training for one invocation (not the whole run). */
+  timeLimit: positive.nullable(),
+  evalEvery: positiveInt,
+  /** Record a sample every this many evaluations (0: never); runs before the option recorded none. */
+  sampleEvery: count.default(0),
+  /** The model, dropout and batch charnn chose for the corpus and the budget (null: the user's or the defaults). */
+  autoChoice: autoChoiceSchema.nullable().default(null),
+});
+
+const historyPointSchema = z.object({
+  iteration: count,
   /** Fractional epochs completed. */
-  epoch: number;
-  /** Smoothed training loss, nats/char. */
-  trainLoss: number;
+  epoch: nonNegative,
+  /** Smoothed training loss, nats/char (null when no iteration had run yet). */
+  trainLoss: loss.nullable(),
   /** Validation loss, nats/char, when measured at this iteration. */
-  valLoss: number | null;
+  valLoss: loss.nullable(),
   /** Seconds of training so far. */
-  seconds: number;
-}
+  seconds: nonNegative,
+});
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex');
+
+/** See CorpusRecord: the files and docSep fields came with several inputs, skipped after them. */
+const corpusSchema = z.object({
+  name: z.string(),
+  chars: count,
+  sha256: z.union([sha256, z.literal('')]),
+  files: z.array(z.object({ path: z.string(), bytes: count, sha256 })).optional(),
+  docSep: z.string().nullable().optional(),
+  skipped: z.array(z.string()).optional(),
+}) satisfies z.ZodType<CorpusRecord>;
 
 /** A short sample recorded at an evaluation while training (`--sample-every`), from a fixed start and seed. */
-export interface TrainingSample {
-  iteration: number;
+const trainingSampleSchema = z.object({
+  iteration: count,
   /** The validation loss measured at that evaluation, nats/char. */
-  valLoss: number | null;
-  temperature: number;
-  text: string;
-}
+  valLoss: loss.nullable(),
+  temperature: positive,
+  text: z.string(),
+});
 
 /** Where training stands. */
-export interface TrainingState {
-  iteration: number;
+const trainingStateSchema = z.object({
+  iteration: count,
   /** Whole epochs completed. */
-  epoch: number;
+  epoch: count,
   /** Position of the batch cursor within the training streams. */
-  cursor: number;
-  rng: RngState;
+  cursor: count,
+  /** xoshiro128** state: four 32-bit words. */
+  rng: z.tuple([uint32, uint32, uint32, uint32]),
   /** The learning rate now (after decay). */
-  lr: number;
-  /** The budget schedule's current cycle (null with the `exp` and `constant` schedules). */
-  schedule: ScheduleCycle | null;
+  lr: positive,
+  /** The budget schedule's current cycle (null with the `exp` and `constant` schedules, and before schedules existed). */
+  schedule: scheduleCycleSchema.nullable().default(null),
   /** Optimizer updates made (Adam's bias correction). */
-  optimizerSteps: number;
-  smoothLoss: number | null;
-  bestValLoss: number | null;
-  lastValLoss: number | null;
-  seconds: number;
-  history: HistoryPoint[];
+  optimizerSteps: count,
+  smoothLoss: loss.nullable(),
+  bestValLoss: loss.nullable(),
+  lastValLoss: loss.nullable(),
+  seconds: nonNegative,
+  history: z.array(historyPointSchema),
   /** Samples recorded while training, oldest first, thinned to at most a few dozen (absent in older checkpoints). */
-  samples?: TrainingSample[];
+  samples: z.array(trainingSampleSchema).optional(),
   /** The text trained on: its files and hashes, to refuse resuming on another. */
-  corpus: CorpusRecord;
-}
+  corpus: corpusSchema,
+});
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const tensorSchema = z.object({ shape: z.array(count), data: z.string().regex(BASE64, 'must be base64') });
+
+const documentSchema = z.object({
+  format: z.literal(FORMAT),
+  version: z.literal(VERSION),
+  savedAt: z.string().optional(),
+  model: modelSchema,
+  vocab: z.array(z.string()),
+  config: trainingConfigSchema,
+  training: trainingStateSchema,
+  /** sha256 of every tensor's name, shape and bytes (see tensorChecksum); absent in checkpoints written before it. */
+  tensorsSha256: z.string().optional(),
+  tensors: z.record(z.string(), tensorSchema),
+});
+
+export type TrainingConfig = z.output<typeof trainingConfigSchema>;
+export type HistoryPoint = z.output<typeof historyPointSchema>;
+export type TrainingState = z.output<typeof trainingStateSchema>;
+export type AutoChoice = z.output<typeof autoChoiceSchema>;
+export type ScheduleCycle = z.output<typeof scheduleCycleSchema>;
+export type TrainingSample = z.output<typeof trainingSampleSchema>;
 
 export interface Tensor {
   shape: number[];
@@ -138,29 +203,32 @@ export interface Checkpoint {
   vocab: string[];
   config: TrainingConfig;
   training: TrainingState;
-  /** Weights by parameter name; `adam.0/NAME`-style optimizer state and `state/…` hidden state too. */
+  /** Weights by parameter name; `optimizer0/NAME`-style optimizer state and `state/…` hidden state too. */
   tensors: Map<string, Tensor>;
 }
 
 /** Names of the extra tensors beside the weights. */
 export const optimizerTensorName = (index: 0 | 1, param: string): string => `optimizer${index}/${param}`;
 export const stateTensorName = (layer: number, which: number): string => `state/layer${layer}.${which === 0 ? 'h' : 'c'}`;
+const STATE_TENSOR = /^state\/layer(\d+)\.[hc]$/;
 
-export function encodeFloat32(data: Float32Array): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+function bytesOf(data: Float32Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-export function decodeFloat32(base64: string, what: string): Float32Array {
-  const bytes = Buffer.from(base64, 'base64');
-  if (bytes.length % 4 !== 0) throw new UsageError(`${what} is not whole float32 values`);
-  const out = new Float32Array(bytes.length / 4);
-  new Uint8Array(out.buffer).set(bytes);
-  return out;
+/** sha256 over the tensors in name order: each one's name, shape and little-endian float32 bytes. */
+export function tensorChecksum(tensors: ReadonlyMap<string, Tensor>): string {
+  const hash = createHash('sha256');
+  for (const name of [...tensors.keys()].sort()) {
+    const t = tensors.get(name)!;
+    hash.update(`${name}\0${t.shape.join(',')}\0`).update(bytesOf(t.data));
+  }
+  return hash.digest('hex');
 }
 
 export function serializeCheckpoint(ckpt: Checkpoint): string {
   const tensors: Record<string, { shape: number[]; data: string }> = {};
-  for (const [name, t] of ckpt.tensors) tensors[name] = { shape: t.shape, data: encodeFloat32(t.data) };
+  for (const [name, t] of ckpt.tensors) tensors[name] = { shape: t.shape, data: bytesOf(t.data).toString('base64') };
   return JSON.stringify({
     format: FORMAT,
     version: VERSION,
@@ -169,13 +237,14 @@ export function serializeCheckpoint(ckpt: Checkpoint): string {
     vocab: ckpt.vocab,
     config: ckpt.config,
     training: ckpt.training,
+    tensorsSha256: tensorChecksum(ckpt.tensors),
     tensors,
   });
 }
 
 /**
  * Parses and validates a checkpoint document; `source` names it in messages. Every problem is a
- * one-line UsageError naming what is wrong.
+ * one-line UsageError naming the field that is wrong.
  */
 export function parseCheckpoint(text: string, source: string): Checkpoint {
   const fail = (problem: string): never => {
@@ -190,65 +259,94 @@ export function parseCheckpoint(text: string, source: string): Checkpoint {
       ? 'the checkpoint is truncated (incomplete JSON); use another checkpoint, e.g. best.json or latest.json'
       : 'not JSON, so not a charnn checkpoint');
   }
-  if (!isObject(doc) || doc.format !== FORMAT) return fail('not a charnn checkpoint (no "format": "charnn-checkpoint")');
-  if (doc.version !== VERSION) {
-    return fail(`unknown checkpoint version ${JSON.stringify(doc.version)}; this charnn reads version ${VERSION} — upgrade charnn`);
+  const header = doc as { format?: unknown; version?: unknown } | null;
+  if (typeof header !== 'object' || header === null || header.format !== FORMAT) {
+    return fail('not a charnn checkpoint (no "format": "charnn-checkpoint")');
   }
-  const model = checkModelConfig(doc.model, fail);
-  const vocab = doc.vocab;
-  if (!Array.isArray(vocab) || vocab.length !== model.vocabSize || !vocab.every((c) => typeof c === 'string' && [...c].length === 1)) {
-    fail(`"vocab" must list ${model.vocabSize} single characters`);
+  if (header.version !== VERSION) {
+    return fail(`unknown checkpoint version ${JSON.stringify(header.version)}; this charnn reads version ${VERSION} — upgrade charnn`);
   }
-  if (new Set(vocab as string[]).size !== (vocab as string[]).length) fail('"vocab" has duplicate characters');
-  if (!isObject(doc.config)) fail('missing "config"');
-  if (!isObject(doc.training)) fail('missing "training"');
-  const training = doc.training as unknown as TrainingState;
-  for (const key of ['iteration', 'epoch', 'cursor', 'lr', 'optimizerSteps', 'seconds'] as const) {
-    if (typeof training[key] !== 'number' || !Number.isFinite(training[key])) fail(`"training.${key}" must be a number`);
-  }
-  if (!Array.isArray(training.rng) || training.rng.length !== 4) fail('"training.rng" must be four numbers');
-  if (!Array.isArray(training.history)) fail('"training.history" must be an array');
-  if (training.samples !== undefined && !(Array.isArray(training.samples) && training.samples.every(isTrainingSample))) {
-    fail('"training.samples" must be a list of { iteration, valLoss, temperature, text }');
-  }
-  if (!isObject(doc.tensors)) fail('missing "tensors"');
+  const parsed = documentSchema.safeParse(doc, { reportInput: true });
+  if (!parsed.success) return fail(`${describeIssue(parsed.error.issues[0])}; fix it or use another checkpoint`);
+  const { model, vocab, config, training } = parsed.data;
+  const damaged = (problem: string): never => fail(`${problem}; use another checkpoint`);
 
-  const raw = doc.tensors as Record<string, unknown>;
+  if (vocab.length !== model.vocabSize) fail(`"vocab" has ${vocab.length} characters, "model.vocabSize" says ${model.vocabSize}`);
+  const notOne = vocab.findIndex((c) => [...c].length !== 1);
+  if (notOne >= 0) fail(`"vocab[${notOne}]" must be one character (found ${JSON.stringify(vocab[notOne])})`);
+  if (new Set(vocab).size !== vocab.length) fail('"vocab" lists a character twice');
+  checkTraining(training, config, fail);
+
+  // Each layer has at least three tensors: a bound on "model.layers" before describing the model by it.
+  const rawTensors = Object.entries(parsed.data.tensors);
+  if (model.layers * 3 + 2 > rawTensors.length) fail(`"model.layers" is ${model.layers}, but there are only ${rawTensors.length} tensors`);
   const tensors = new Map<string, Tensor>();
-  for (const [name, value] of Object.entries(raw)) {
-    if (!isObject(value) || !Array.isArray(value.shape) || typeof value.data !== 'string') fail(`tensor ${name} must have "shape" and base64 "data"`);
-    const t = value as { shape: number[]; data: string };
-    const data = decodeFloat32(t.data, `${source}: tensor ${name}`);
-    const expected = t.shape.reduce((a, b) => a * b, 1);
-    if (data.length !== expected) fail(`tensor ${name} has ${data.length} values, its shape [${t.shape}] needs ${expected}`);
+  for (const [name, t] of rawTensors) {
+    const bytes = Buffer.from(t.data, 'base64');
+    const values = t.shape.reduce((a, b) => a * b, 1);
+    if (bytes.length !== values * 4) damaged(`tensor ${name} holds ${bytes.length} bytes, its shape [${t.shape}] needs ${values * 4}`);
+    const data = new Float32Array(values);
+    new Uint8Array(data.buffer).set(bytes);
     tensors.set(name, { shape: t.shape, data });
   }
-  for (const p of describeParams(model)) {
-    const t = tensors.get(p.name);
-    if (!t) fail(`missing tensor ${p.name}`);
-    if (t!.shape.join(',') !== p.shape.join(',')) fail(`tensor ${p.name} has shape [${t!.shape}], the model needs [${p.shape}]`);
-    const bad = t!.data.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) fail(`tensor ${p.name} holds ${t!.data[bad]} at index ${bad}; the weights are corrupt — use an earlier checkpoint`);
+  if (parsed.data.tensorsSha256 !== undefined && parsed.data.tensorsSha256 !== tensorChecksum(tensors)) {
+    fail('corrupt: checksum mismatch — use another checkpoint');
   }
-  return { model, vocab: vocab as string[], config: doc.config as unknown as TrainingConfig, training, tensors };
+  checkTensors(tensors, model, config, fail);
+  return { model, vocab, config, training, tensors };
 }
 
-function checkModelConfig(value: unknown, fail: (problem: string) => never): ModelConfig {
-  if (!isObject(value)) return fail('missing "model"');
-  const m = value as unknown as ModelConfig;
-  if (!CELL_TYPES.includes(m.cell)) fail(`"model.cell" must be one of ${CELL_TYPES.join(', ')}`);
-  for (const key of ['vocabSize', 'hiddenSize', 'layers'] as const) {
-    if (!Number.isInteger(m[key]) || m[key] < 1) fail(`"model.${key}" must be a positive integer`);
+/** Training counters against each other and the config. */
+function checkTraining(t: TrainingState, config: TrainingConfig, fail: (problem: string) => never): void {
+  if (t.epoch > t.iteration) fail(`"training.epoch" (${t.epoch}) exceeds "training.iteration" (${t.iteration}); every epoch takes an iteration`);
+  if (t.optimizerSteps > t.iteration) fail(`"training.optimizerSteps" (${t.optimizerSteps}) exceeds "training.iteration" (${t.iteration})`);
+  if (t.rng.every((word) => word === 0)) fail('"training.rng" is all zeros, which xoshiro128** cannot leave');
+  // The cursor is a position within one of batchSize streams that share the corpus.
+  if (t.cursor * config.batchSize > t.corpus.chars) {
+    fail(`"training.cursor" (${t.cursor}) is past the end of the training streams (${t.corpus.chars} characters in ${config.batchSize} streams)`);
   }
-  if (typeof m.dropout !== 'number' || !(m.dropout >= 0 && m.dropout < 1)) fail('"model.dropout" must be in [0, 1)');
-  return { cell: m.cell, vocabSize: m.vocabSize, hiddenSize: m.hiddenSize, layers: m.layers, dropout: m.dropout };
+  if ((t.bestValLoss === null) !== (t.lastValLoss === null)) fail('"training.bestValLoss" and "training.lastValLoss" must both be set or both be null');
+  if (t.bestValLoss !== null && t.bestValLoss > t.lastValLoss!) fail(`"training.bestValLoss" (${t.bestValLoss}) is worse than "training.lastValLoss" (${t.lastValLoss})`);
+  const late = t.history.findIndex((h, i) => h.iteration > t.iteration || (i > 0 && h.iteration < t.history[i - 1].iteration));
+  if (late >= 0) fail(`"training.history[${late}].iteration" (${t.history[late].iteration}) is out of order or past "training.iteration" (${t.iteration})`);
 }
 
-function isTrainingSample(v: unknown): boolean {
-  return isObject(v) && Number.isFinite(v.iteration) && (v.valLoss === null || Number.isFinite(v.valLoss)) &&
-    Number.isFinite(v.temperature) && typeof v.text === 'string';
+/** Every weight present with the model's shape; optimizer and hidden state, when present, too; all finite. */
+function checkTensors(tensors: ReadonlyMap<string, Tensor>, model: ModelConfig, config: TrainingConfig, fail: (problem: string) => never): void {
+  const finite = (name: string, t: Tensor, nonNegative = false) => {
+    const bad = t.data.findIndex((v) => !Number.isFinite(v) || (nonNegative && v < 0));
+    if (bad >= 0) fail(`tensor ${name} holds ${t.data[bad]} at index ${bad}; the checkpoint is corrupt — use an earlier checkpoint`);
+  };
+  const shaped = (name: string, t: Tensor | undefined, shape: readonly number[]): Tensor => {
+    if (!t) return fail(`missing tensor ${name}`);
+    if (t.shape.join(',') !== shape.join(',')) fail(`tensor ${name} has shape [${t.shape}], the model needs [${shape}]`);
+    return t;
+  };
+  const params = describeParams(model);
+  for (const p of params) finite(p.name, shaped(p.name, tensors.get(p.name), p.shape));
+  for (const index of [0, 1] as const) {
+    const present = params.filter((p) => tensors.has(optimizerTensorName(index, p.name))).length;
+    if (present === 0) continue;
+    // Adam's second moment and RMSprop's mean square are sums of squares.
+    const squares = (config.optimizer === 'adam' && index === 1) || (config.optimizer === 'rmsprop' && index === 0);
+    for (const p of params) {
+      const name = optimizerTensorName(index, p.name);
+      finite(name, shaped(name, tensors.get(name), p.shape), squares);
+    }
+  }
+  for (const [name, t] of tensors) {
+    const layer = STATE_TENSOR.exec(name);
+    if (!layer) continue;
+    if (Number(layer[1]) >= model.layers) fail(`tensor ${name} is for a layer the ${model.layers}-layer model does not have`);
+    finite(name, shaped(name, t, [config.batchSize, model.hiddenSize]));
+  }
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** `"training.lr": too small: expected number to be >0 (found -1)` */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = issue.path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i > 0 ? '.' : ''}${String(key)}`)).join('');
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `"${field}" is missing`;
+  let found = JSON.stringify(issue.input) ?? String(issue.input);
+  if (found.length > 40) found = `${found.slice(0, 40)}…`;
+  return `"${field}": ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)} (found ${found})`;
 }

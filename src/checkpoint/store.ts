@@ -1,19 +1,50 @@
 import fs from 'fs-extra';
 import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
-import { UsageError } from '../util/errors.js';
+import { fileProblem, writeFileAtomic } from '../util/atomic-file.js';
+import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { parseCheckpoint, serializeCheckpoint, type Checkpoint } from './format.js';
 
 export const LATEST = 'latest.json';
 export const BEST = 'best.json';
 
 /**
- * Writes a checkpoint atomically: a temp file in the same folder, fsynced, then renamed over the old
- * one, so a crash or Ctrl-C never leaves a half-written checkpoint.
+ * Writes a checkpoint to each file in turn, each atomically (see writeFileAtomic): a crash, a full disk
+ * or Ctrl-C never leaves a half-written checkpoint, and a file that could not be written keeps its
+ * previous checkpoint. A failure is a RuntimeFailure naming the folder and the cause.
  */
-export async function saveCheckpoint(file: string, ckpt: Checkpoint): Promise<void> {
-  await fs.ensureDir(path.dirname(file));
-  await writeFileAtomic(file, serializeCheckpoint(ckpt), { fsync: true });
+export async function saveCheckpoint(files: string | readonly string[], ckpt: Checkpoint): Promise<void> {
+  const text = Buffer.from(serializeCheckpoint(ckpt), 'utf8');
+  for (const file of typeof files === 'string' ? [files] : files) {
+    const folder = path.dirname(file);
+    try {
+      await fs.ensureDir(folder);
+      writeFileAtomic(file, text);
+    } catch (err) {
+      throw new RuntimeFailure(`could not save ${path.basename(file)} in ${folder}: ${writeFailure(err as NodeJS.ErrnoException, folder, text.length)}; ` +
+        `the previous checkpoint there is intact`);
+    }
+  }
+}
+
+/** The cause of a failed write, in words; for a full disk, how much space the checkpoint needs. */
+function writeFailure(err: NodeJS.ErrnoException, folder: string, bytes: number): string {
+  if (err.code === 'ENOSPC' || err.code === 'EDQUOT') {
+    let free = '';
+    try {
+      const stats = fs.statfsSync(folder);
+      free = `, ${bytesInWords(stats.bavail * stats.bsize)} free`;
+    } catch {
+      // The figure is a courtesy; the message stands without it.
+    }
+    return `the disk is full (${err.code}): the checkpoint needs ${bytesInWords(bytes)}${free} — free some space or use another --checkpoint-dir`;
+  }
+  return fileProblem(err);
+}
+
+/** 61234 → "61.2 kB", 8.4e10 → "84.0 GB". */
+function bytesInWords(bytes: number): string {
+  const [unit, size] = bytes >= 1e9 ? ['GB', 1e9] : bytes >= 1e6 ? ['MB', 1e6] : ['kB', 1e3];
+  return `${(bytes / size).toFixed(1)} ${unit}`;
 }
 
 export async function loadCheckpoint(file: string): Promise<Checkpoint> {

@@ -31,8 +31,14 @@ const DOT_BITS = [
 export function lineChart(series: readonly Series[], { width = 64, height = 12, xLabel = '' }: ChartOptions = {}): string[] {
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   if (all.length === 0) return [];
-  const x0 = Math.min(...all.map((p) => p.x)), x1 = Math.max(...all.map((p) => p.x));
-  let y0 = Math.min(...all.map((p) => p.y)), y1 = Math.max(...all.map((p) => p.y));
+  // A loop, not Math.min(...points): spreading a long history overflows the stack.
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (const p of all) {
+    x0 = Math.min(x0, p.x);
+    x1 = Math.max(x1, p.x);
+    y0 = Math.min(y0, p.y);
+    y1 = Math.max(y1, p.y);
+  }
   if (y1 === y0) {
     const pad = Math.abs(y0) * 0.1 || 1;
     y0 -= pad;

@@ -63,7 +63,7 @@ export function summarize(ckpt: Checkpoint): CheckpointSummary {
   };
 }
 
-function describe(s: CheckpointSummary): string {
+export function describe(s: CheckpointSummary): string {
   const loss = (v: number | null) => (v === null ? '-' : `${v.toFixed(4)} nats/char (${(v / Math.LN2).toFixed(3)} bits)`);
   const lines = [
     `model       ${s.layers}×${s.hiddenSize} ${s.cell.toUpperCase()}${s.dropout > 0 ? `, dropout ${s.dropout}` : ''}, ${compact(s.parameters)} parameters`,
@@ -101,7 +101,7 @@ function describeSchedule(s: CheckpointSummary): string {
 /** The loss history as a terminal line chart over iterations: training dotted, validation solid (cyan). */
 export function lossChart(history: readonly HistoryPoint[]): string[] {
   return lineChart([
-    { label: 'train loss', points: history.map((h) => ({ x: h.iteration, y: h.trainLoss })), paint: (t) => t, dotted: true },
+    { label: 'train loss', points: history.flatMap((h) => (h.trainLoss !== null ? [{ x: h.iteration, y: h.trainLoss }] : [])), paint: (t) => t, dotted: true },
     {
       label: 'validation loss',
       points: history.flatMap((h) => (h.valLoss !== null ? [{ x: h.iteration, y: h.valLoss }] : [])),

@@ -13,6 +13,13 @@ export function nonNegativeInt(value: string): number {
   return n;
 }
 
+/** A seed for the 32-bit generator: every seed gives its own sequence, so none may wrap around. */
+export function seed(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !(n <= 0xffffffff)) throw new InvalidArgumentError('expected a whole number from 0 to 4294967295.');
+  return n;
+}
+
 export function positiveNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number greater than 0.');

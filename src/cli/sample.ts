@@ -4,7 +4,7 @@ import { defaultCheckpoint } from './checkpoints.js';
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
 import { Sampler } from '../sample/sampler.js';
 import { RuntimeFailure } from '../util/errors.js';
-import { choice, nonNegativeInt, positiveInt, positiveNumber, repeatable, unescape } from './options.js';
+import { choice, nonNegativeInt, positiveInt, positiveNumber, repeatable, seed, unescape } from './options.js';
 import { stderrStyle as style } from './ui.js';
 
 export function registerSample(program: Command): void {
@@ -16,12 +16,13 @@ export function registerSample(program: Command): void {
     .addOption(new Option('--length <n>', 'characters to generate (the prime not counted)').argParser(nonNegativeInt).default(1000))
     .addOption(new Option('--prime <text>', 'text to start from; it is printed first'))
     .addOption(new Option('--prime-unknown <how>', 'prime characters the model does not know: error or skip').argParser(choice(['error', 'skip'] as const)).default('error'))
-    .addOption(new Option('--seed <n>', 'the same seed gives the same text (default: random)').argParser(nonNegativeInt))
+    .addOption(new Option('--seed <n>', 'the same seed gives the same text (default: random)').argParser(seed))
     .addOption(new Option('--top-k <k>', 'sample only among the k most likely characters (k above the vocabulary size: all)').argParser(positiveInt))
     .addOption(new Option('--top-p <p>', 'nucleus sampling: only among the fewest most likely characters that together reach probability p (0 < p ≤ 1; applied after --top-k)').argParser(topP))
     .addOption(new Option('--argmax', 'always take the most likely character (greedy; --temp, --top-k and --top-p then do nothing)'))
     .addOption(new Option('--stop <string>', 'end a sample once it generates this string (printed too); repeatable; \\n \\t \\r \\\\ \\xHH \\u{H…} are escapes').argParser(collect).default([], 'none'))
-    .addOption(new Option('--count <n>', 'independent samples, each from a fresh state and the prime, separated by a blank line').argParser(positiveInt).default(1))
+    .addOption(new Option('--count <n>', 'independent samples, each from a fresh state and the prime, separated by a blank line (--json tells apart samples that hold blank lines themselves)').argParser(positiveInt).default(1))
+    .addOption(new Option('--json', 'print each sample as one line of JSON, {"text": …}, for programs'))
     .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
     .addHelpText('after', `
 Examples:
@@ -29,10 +30,11 @@ Examples:
   $ charnn sample --checkpoint checkpoints/lighthouse/best.json --prime "Monday, " --length 300 --seed 7
   $ charnn sample --top-p 0.9 --stop "\\n\\n" --count 3        # three paragraphs
   $ charnn sample --argmax --prime "The " --length 80
-  $ charnn sample --length 100000 | less`)
+  $ charnn sample --length 100000 | less
+  $ charnn sample --count 100 --length 40 --json | jq -r .text`)
     .action(async (opts: {
       checkpoint?: string; temp: number; length: number; prime?: string; primeUnknown: 'error' | 'skip'; seed?: number;
-      topK?: number; topP?: number; argmax?: boolean; stop: string[]; count: number; backend: BackendName;
+      topK?: number; topP?: number; argmax?: boolean; stop: string[]; count: number; json?: boolean; backend: BackendName;
     }) => {
       const file = opts.checkpoint ?? (await defaultCheckpoint('sampling from'));
       const sampler = new Sampler(await loadCheckpoint(file), {
@@ -41,7 +43,7 @@ Examples:
       });
       const { dropped } = sampler.primeText();
       if (dropped.length > 0) process.stderr.write(style.yellow(`warning: dropped ${dropped.length} prime character(s) the model does not know`) + '\n');
-      await writeSamples(sampler, opts.count);
+      await writeSamples(sampler, opts.count, opts.json === true);
     });
 }
 
@@ -49,9 +51,10 @@ Examples:
  * Streams the samples to stdout a character at a time (writes to a pipe, file or terminal go out at once;
  * when the reader is slower, we wait for it). Each sample but the last ends with a blank line, newlines
  * added only as needed, so one that ends a paragraph is not followed by two. A reader that goes away
- * (`| head`) ends the program quietly; any other write error is reported.
+ * (`| head`) ends the program quietly; any other write error is reported. With `json`, each sample is
+ * written whole as one line of JSON instead, so no sample's text can be taken for a separator.
  */
-async function writeSamples(sampler: Sampler, count: number): Promise<void> {
+async function writeSamples(sampler: Sampler, count: number, json: boolean): Promise<void> {
   const stdout = process.stdout;
   const failures: NodeJS.ErrnoException[] = [];
   // Stays attached: a closed pipe may report more than once.
@@ -64,6 +67,10 @@ async function writeSamples(sampler: Sampler, count: number): Promise<void> {
   };
   let written = 0;
   for (let s = 0; s < count && !gone(); s++) {
+    if (json) {
+      await write(JSON.stringify({ text: [...sampler.generate()].join('') }) + '\n');
+      continue;
+    }
     if (s > 0) await write('\n\n'.slice(tail.endsWith('\n\n') ? 2 : tail.endsWith('\n') ? 1 : 0));
     for (const char of sampler.generate()) {
       if (gone()) break;
@@ -90,6 +97,7 @@ function drained(): Promise<void> {
 
 /** --stop values, escapes read (see unescape). */
 function collect(value: string, previous: string[]): string[] {
+  if (value === '') throw new InvalidArgumentError('expected a string of at least one character.');
   return repeatable(unescape(value), previous);
 }
 

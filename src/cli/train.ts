@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, constants as osConstants } from 'node:os';
 import ora from 'ora';
 import type { TrainingConfig } from '../checkpoint/format.js';
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
@@ -9,9 +9,11 @@ import { LR_SCHEDULES } from '../train/schedule.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL, train, type TrainEvent } from '../train/trainer.js';
 import { DEFAULT_DOC_SEP } from '../data/corpus.js';
 import {
-  choice, documentSeparator, duration, finiteNumber, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveIntOrAll, positiveNumber, repeatable,
+  choice, documentSeparator, duration, finiteNumber, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveIntOrAll, positiveNumber, repeatable, seed,
 } from './options.js';
 import { bytes as formatBytes, clock, compact, stderrStyle as style } from './ui.js';
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** Command-line option name → where it goes. */
 const MODEL_OPTIONS = { model: 'cell', layers: 'layers', hidden: 'hiddenSize', dropout: 'dropout' } as const;
@@ -42,7 +44,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--lr-decay <factor>', 'multiply the learning rate by this every epoch after --lr-decay-after').argParser(positiveNumber).default(DEFAULT_CONFIG.lrDecay))
     .addOption(new Option('--lr-decay-after <epochs>', 'epochs before the learning rate starts to decay').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.lrDecayAfter))
     .addOption(new Option('--grad-clip <norm>', 'clip the global gradient norm to this (0: off)').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.gradClip))
-    .addOption(new Option('--seed <n>', 'random seed: the same seed and options give the same run').argParser(nonNegativeInt).default(DEFAULT_CONFIG.seed))
+    .addOption(new Option('--seed <n>', 'random seed: the same seed and options give the same run').argParser(seed).default(DEFAULT_CONFIG.seed))
     .addOption(new Option('--forget-bias <b>', 'initial bias of the LSTM forget gates').argParser(finiteNumber).default(DEFAULT_CONFIG.forgetBias))
     .addOption(new Option('--max-epochs <n>', 'stop after this many epochs in all (resumed runs included)').argParser(positiveNumber).default(DEFAULT_CONFIG.maxEpochs))
     .addOption(new Option('--max-iters <n>', 'stop at this iteration in all (resumed runs included)').argParser(positiveInt))
@@ -78,13 +80,20 @@ Examples:
 
       const json = opts.json === true;
       const display = json ? jsonDisplay() : progressDisplay();
+      // Ctrl-C, `kill`, `docker stop`, systemd and a closed terminal all stop training the same way: finish
+      // the iteration, save, say where, and exit 128 + the signal's number.
       const aborter = new AbortController();
-      const onSigint = () => {
-        if (aborter.signal.aborted) process.exit(130); // a second Ctrl-C does not wait for the checkpoint
+      let exitCode = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        const code = 128 + osConstants.signals[signal];
+        if (aborter.signal.aborted) process.exit(code); // a second signal does not wait for the checkpoint
+        exitCode = code;
         aborter.abort();
-        display.note('interrupted: saving a checkpoint (Ctrl-C again to quit without it)');
+        // After a hang-up the terminal may be gone: writing to it must not stop the checkpoint.
+        if (signal === 'SIGHUP') for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+        display.note(`interrupted (${signal}): saving a checkpoint (Ctrl-C again to quit without it)`);
       };
-      process.on('SIGINT', onSigint);
+      for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
       try {
         const done = await train({
           corpusPath: corpus,
@@ -102,10 +111,10 @@ Examples:
           signal: aborter.signal,
           progressInterval: json ? 1000 : 200,
         });
-        process.exitCode = done.reason === 'interrupted' ? 130 : 0;
+        process.exitCode = done.reason === 'interrupted' ? exitCode : 0;
       } finally {
         display.stop();
-        process.off('SIGINT', onSigint);
+        for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
       }
     });
 }

@@ -126,7 +126,7 @@ function facts(input: PageInput): string[] {
 function lossChart(history: readonly HistoryPoint[]): string {
   if (history.length === 0) return '<p class="help">The checkpoint has no loss history.</p>';
   const W = 640, Hh = 220, left = 48, right = 12, top = 12, bottom = 32;
-  const train = history.map((p) => [p.iteration, p.trainLoss] as const).filter(([, y]) => Number.isFinite(y));
+  const train = history.flatMap((p) => (p.trainLoss !== null && Number.isFinite(p.trainLoss) ? [[p.iteration, p.trainLoss] as const] : []));
   const val = history.flatMap((p) => (p.valLoss !== null && Number.isFinite(p.valLoss) ? [[p.iteration, p.valLoss] as const] : []));
   const all = [...train, ...val];
   const xMax = Math.max(...all.map(([x]) => x), 1), xMin = Math.min(...all.map(([x]) => x), 0);

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'fs-extra';
 import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Checkpoint } from '../checkpoint/format.js';
 import { loadCheckpoint } from '../checkpoint/store.js';
 import { describeSkipped, readCorpus } from '../data/corpus.js';
@@ -82,7 +82,7 @@ Examples:
         cell: opts.cell ?? strongest ?? { layer: trace.layers, cell: 0 }, ckpt, checkpointFile, source,
       });
       try {
-        await writeFileAtomic(opts.out, page);
+        writeFileAtomic(opts.out, page);
       } catch (err) {
         throw new RuntimeFailure(`cannot write ${opts.out}: ${(err as Error).message}`);
       }

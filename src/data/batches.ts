@@ -1,4 +1,4 @@
-import { RuntimeFailure, UsageError } from '../util/errors.js';
+import { UsageError } from '../util/errors.js';
 import type { TokenArray } from './vocab.js';
 
 /**
@@ -46,7 +46,7 @@ export class BatchStream {
   set cursor(value: number) {
     const last = this.streamLength - this.seqLength;
     if (!Number.isInteger(value) || value < 0 || value > last) {
-      throw new RuntimeFailure(`data cursor ${value} is outside the training streams (0 to ${last}); the checkpoint does not match this corpus and --batch-size/--seq-length`);
+      throw new UsageError(`"training.cursor" ${value} is outside the training streams (0 to ${last}); the checkpoint does not match this corpus and --batch-size/--seq-length`);
     }
     this.position = value;
   }

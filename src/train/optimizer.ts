@@ -2,8 +2,10 @@
  * Optimizers over the flat parameter array: one loop each. `weights`, `grads` and the two state arrays
  * share one layout (see src/model/layout.ts), so an optimizer never needs to know about layers.
  */
-export type OptimizerName = 'adam' | 'rmsprop' | 'sgd';
-export const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'rmsprop', 'sgd'];
+import { OPTIMIZERS } from '../checkpoint/format.js';
+
+export { OPTIMIZERS };
+export type OptimizerName = (typeof OPTIMIZERS)[number];
 
 export interface OptimizerArrays {
   weights: Float32Array;

@@ -1,4 +1,4 @@
-import type { ScheduleCycle, TrainingConfig } from '../checkpoint/format.js';
+import { LR_SCHEDULES, type ScheduleCycle, type TrainingConfig } from '../checkpoint/format.js';
 
 /**
  * Learning-rate schedules.
@@ -12,8 +12,8 @@ import type { ScheduleCycle, TrainingConfig } from '../checkpoint/format.js';
  * - `exp`: char-rnn's — multiply by --lr-decay at the end of every epoch after --lr-decay-after.
  * - `constant`: --lr throughout.
  */
-export type LrScheduleName = 'budget' | 'exp' | 'constant';
-export const LR_SCHEDULES: readonly LrScheduleName[] = ['budget', 'exp', 'constant'];
+export { LR_SCHEDULES };
+export type LrScheduleName = (typeof LR_SCHEDULES)[number];
 
 /** The budget schedule ends at this fraction of --lr (BENCHMARKS.md: what was measured). */
 export const LR_FLOOR = 0.1;

@@ -4,6 +4,7 @@ import {
   optimizerTensorName, stateTensorName,
   type Checkpoint, type HistoryPoint, type Tensor, type TrainingConfig, type TrainingState,
 } from '../checkpoint/format.js';
+import { lockCheckpointFolder } from '../checkpoint/lock.js';
 import { BEST, LATEST, loadCheckpoint, saveCheckpoint } from '../checkpoint/store.js';
 import { copyWeights } from '../checkpoint/weights.js';
 import { BatchStream, evalLayout, splitTrainVal } from '../data/batches.js';
@@ -57,13 +58,6 @@ export const DEFAULT_CONFIG: TrainingConfig = {
   autoChoice: null,
 };
 
-/**
- * What runs started before an option existed used, where that differs from today's default: their
- * checkpoints lack the option. Every run before `--forget-bias` started its forget gates at 1, before
- * `--lr-schedule` decayed exponentially, and before the bounded `--val-max-chars` validated all of the split.
- */
-const BEFORE_OPTION: Partial<TrainingConfig> = { forgetBias: 1, lrSchedule: 'exp', valMaxChars: null };
-
 /** Options that may change when a run is resumed; the rest would break the exact continuation. */
 const RESUMABLE: ReadonlySet<keyof TrainingConfig> = new Set([
   'lr', 'lrDecay', 'lrDecayAfter', 'gradClip', 'maxEpochs', 'maxIters', 'timeLimit', 'evalEvery', 'valMaxChars', 'patience', 'warmup', 'sampleEvery',
@@ -79,6 +73,9 @@ export const OPTION_FLAGS: Record<keyof TrainingConfig | keyof Omit<ModelConfig,
   maxEpochs: '--max-epochs', maxIters: '--max-iters', timeLimit: '--time-limit', evalEvery: '--eval-every', sampleEvery: '--sample-every', valMaxChars: '--val-max-chars', patience: '--patience',
   cell: '--model', hiddenSize: '--hidden', layers: '--layers', dropout: '--dropout',
 };
+
+/** Training stops as diverged when the smoothed loss grows past this multiple of its start (char-rnn's rule). */
+const DIVERGENCE_FACTOR = 3;
 
 export type StopReason = 'max-iters' | 'max-epochs' | 'time-limit' | 'patience' | 'interrupted';
 
@@ -134,9 +131,20 @@ export async function train(options: TrainOptions): Promise<Extract<TrainEvent, 
   if (options.resume !== undefined && options.initFrom !== undefined) {
     throw new UsageError('--resume and --init-from cannot be used together: resume continues a run, --init-from starts a new one from its weights');
   }
-  const emit = options.onEvent ?? (() => {});
   const named = typeof options.corpusPath === 'string' ? [options.corpusPath] : [...options.corpusPath];
   const checkpointDir = options.checkpointDir ?? path.join(CHECKPOINTS, corpusName(named));
+  // One run per folder, for the whole run, taken before looking at what the folder holds.
+  const lock = lockCheckpointFolder(checkpointDir);
+  try {
+    if (lock.note !== null) options.onEvent?.({ type: 'warning', message: lock.note });
+    return await trainInFolder(options, named, checkpointDir);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainInFolder(options: TrainOptions, named: string[], checkpointDir: string): Promise<Extract<TrainEvent, { type: 'done' }>> {
+  const emit = options.onEvent ?? (() => {});
   // A folder is never read with the checkpoints in it.
   const inputs = await findInputs(named, options.include, [CHECKPOINTS, checkpointDir]);
   const latestFile = path.join(checkpointDir, LATEST);
@@ -213,7 +221,6 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     restoreTraining(engine, start);
     state = structuredClone(start.training);
     state.corpus = corpus; // the same text; runs from before several inputs gain the list of files
-    state.schedule ??= null;
     if (options.config?.lr !== undefined) state.lr = config.lr;
     stream.cursor = state.cursor;
   } else {
@@ -259,11 +266,25 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     state.rng = rng.state();
     return captureCheckpoint(engine, vocab, config, state);
   };
+  // The loss this invocation started from, but no less than a model that knows nothing (ln V): a resumed
+  // run whose first batch happens to be easy is not taken for diverging.
+  let startLoss: number | null = null;
+  let lastSavedIteration = start && options.resume !== undefined ? state.iteration : -1;
+  /** Stops training as diverged when a loss is not finite or has grown past DIVERGENCE_FACTOR × its start. */
+  const checkDivergence = (what: string, loss: number, iteration: number) => {
+    if (!Number.isFinite(loss)) throw diverged(iteration, `${what} ${loss}`, latestFile, lastSavedIteration, state.lr);
+    if (startLoss !== null && loss > DIVERGENCE_FACTOR * startLoss) {
+      throw diverged(iteration, `${what} ${Number(loss.toPrecision(3))}, over ${DIVERGENCE_FACTOR}× the ${startLoss.toFixed(2)} it started at`,
+        latestFile, lastSavedIteration, state.lr);
+    }
+  };
   const sampler = new TrainingSampler(modelConfig, vocab, options.backend);
   const evaluateAndSave = async (last: boolean): Promise<void> => {
     let improved = false;
     if (valTokens.length >= 2) {
       const valLoss = evaluate(engine, valTokens, B, T, config.valMaxChars).loss;
+      // Weights that have diverged must not replace the last good checkpoint.
+      checkDivergence('validation loss', valLoss, state.iteration);
       state.lastValLoss = valLoss;
       improved = state.bestValLoss === null || valLoss < state.bestValLoss;
       if (improved) state.bestValLoss = valLoss;
@@ -275,11 +296,10 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
       state.samples = addSample(state.samples ?? [], sample);
       emit({ type: 'sample', iteration: sample.iteration, temperature: sample.temperature, text: sample.text });
     }
-    const ckpt = snapshot();
-    await saveCheckpoint(latestFile, ckpt);
+    // Without a validation split, the latest weights are the best we know. best.json goes first, so that
+    // latest.json never records a best that best.json does not hold yet.
+    await saveCheckpoint(improved || valTokens.length < 2 ? [bestFile, latestFile] : latestFile, snapshot());
     emit({ type: 'checkpoint', iteration: state.iteration, file: latestFile });
-    // Without a validation split, the latest weights are the best we know.
-    if (improved || valTokens.length < 2) await saveCheckpoint(bestFile, ckpt);
   };
 
   const inputs = new Int32Array(B * T);
@@ -288,7 +308,6 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
   const secondsBefore = state.seconds;
   const itersBefore = state.iteration;
   let lastEmit = 0;
-  let lastSavedIteration = start && options.resume !== undefined ? state.iteration : -1;
   let reason: StopReason;
   const timeLimitMs = config.timeLimit !== null ? config.timeLimit * 1000 : Infinity;
   const totalIters = config.maxIters ?? (config.maxEpochs !== null ? config.maxEpochs * stream.batchesPerEpoch : null);
@@ -309,12 +328,15 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     stream.next(inputs, targets);
     const dropout = modelConfig.dropout > 0 ? { seed: config.seed, iteration: state.iteration } : null;
     const { loss, gradNorm } = trainingStep(engine, inputs, targets, dropout, config, state.lr, state.optimizerSteps + 1);
-    if (!Number.isFinite(loss)) throw diverged(state, `loss ${loss}`, latestFile, lastSavedIteration);
-    if (!Number.isFinite(gradNorm)) throw diverged(state, `gradient norm ${gradNorm}`, latestFile, lastSavedIteration);
+    if (!Number.isFinite(loss)) throw diverged(state.iteration + 1, `loss ${loss}`, latestFile, lastSavedIteration, state.lr);
+    if (!Number.isFinite(gradNorm)) throw diverged(state.iteration + 1, `gradient norm ${gradNorm}`, latestFile, lastSavedIteration, state.lr);
+    const smoothLoss = state.smoothLoss === null ? loss : 0.95 * state.smoothLoss + 0.05 * loss;
+    startLoss ??= Math.max(loss, Math.log(vocab.size));
+    checkDivergence('loss', smoothLoss, state.iteration + 1);
     state.optimizerSteps++;
     engine.carryState();
     state.iteration++;
-    state.smoothLoss = state.smoothLoss === null ? loss : 0.95 * state.smoothLoss + 0.05 * loss;
+    state.smoothLoss = smoothLoss;
     if (stream.cursor === 0) {
       // The streams wrapped: a new epoch starts from a zero state, and the learning rate may decay.
       state.epoch++;
@@ -424,8 +446,8 @@ async function resumeSetup(options: TrainOptions, file: string, inputs: InputLis
   if (options.docSep !== undefined && options.docSep !== recordedSep) {
     throw new UsageError(`--doc-sep cannot change when resuming (the run uses ${recordedSep === null ? 'none' : describeChars([recordedSep])}); drop it, or start a new run with --init-from ${file}`);
   }
-  // Options added since the checkpoint was written take the value such runs used.
-  const saved = { ...DEFAULT_CONFIG, ...BEFORE_OPTION, ...checkpoint.config };
+  // Options added since the checkpoint was written have the value such runs used (the format's defaults).
+  const saved = checkpoint.config;
   const given = options.config ?? {};
   for (const key of Object.keys(given) as (keyof TrainingConfig)[]) {
     if (!RESUMABLE.has(key) && given[key] !== saved[key]) {
@@ -506,7 +528,7 @@ function epochOf(state: TrainingState, stream: BatchStream): number {
 
 function recordHistory(state: TrainingState, stream: BatchStream): void {
   const point: HistoryPoint = {
-    iteration: state.iteration, epoch: epochOf(state, stream), trainLoss: state.smoothLoss ?? NaN,
+    iteration: state.iteration, epoch: epochOf(state, stream), trainLoss: state.smoothLoss,
     valLoss: state.lastValLoss, seconds: state.seconds,
   };
   const last = state.history[state.history.length - 1];
@@ -526,11 +548,12 @@ function sourceOf(resume: string | true, latestFile: string): string {
   return resume === true ? latestFile : resume;
 }
 
-function diverged(state: TrainingState, what: string, latestFile: string, lastSaved: number): RuntimeFailure {
+function diverged(iteration: number, what: string, latestFile: string, lastSaved: number, lr: number): RuntimeFailure {
   const kept = lastSaved >= 0 ? `the last good checkpoint (iteration ${lastSaved}) is kept in ${latestFile}` : 'no checkpoint was written';
-  return new RuntimeFailure(
-    `training diverged at iteration ${state.iteration + 1} (${what}); ${kept}; lower the learning rate, e.g. --lr ${(state.lr / 3).toPrecision(2)}`,
-  );
+  // A tenth of the rate that diverged, but no more than the default, which trains most corpora.
+  const suggested = Number(Math.min(lr / 10, DEFAULT_CONFIG.lr).toPrecision(2));
+  const again = lastSaved >= 0 ? ` (with --resume to continue from iteration ${lastSaved})` : '';
+  return new RuntimeFailure(`training diverged at iteration ${iteration} (${what}); ${kept}; lower the learning rate${again}, e.g. --lr ${suggested}`);
 }
 
 /** Everything of the model a checkpoint holds: weights, optimizer state and the carried hidden state. */

@@ -21,7 +21,7 @@ export function handMadeCheckpoint(vocab: string[], options: { decoderBias?: num
   return {
     model, vocab, config: DEFAULT_CONFIG, tensors,
     training: {
-      iteration: 0, epoch: 0, cursor: 0, rng: [1, 2, 3, 4], lr: 0.002, optimizerSteps: 0, smoothLoss: null, bestValLoss: null,
+      iteration: 0, epoch: 0, cursor: 0, rng: [1, 2, 3, 4], lr: 0.002, schedule: null, optimizerSteps: 0, smoothLoss: null, bestValLoss: null,
       lastValLoss: null, seconds: 0, history: [], corpus: { name: 'hand-made', chars: 0, sha256: '' },
     },
   };

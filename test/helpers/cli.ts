@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,16 +14,31 @@ export interface RunResult {
 }
 
 /** Runs `charnn ...args` to completion in `cwd`; `input` is piped to its standard input. */
-export function charnn(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, input?: string | Uint8Array): RunResult {
-  return runNode(BIN, args, cwd, env, input);
+export function charnn(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, input?: string | Uint8Array): Promise<RunResult> {
+  return runNode(BIN, args, cwd, env, { input });
 }
 
-/** Runs a Node script (the CLI, or one of scripts/) to completion in `cwd`. */
-export function runNode(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, input?: string | Uint8Array): RunResult {
-  const result = spawnSync(process.execPath, [file, ...args], {
-    cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000, input,
+/**
+ * Runs a Node script (the CLI, or one of scripts/) to completion in `cwd`, with `input` on its standard
+ * input and `nodeOptions` before the script. Asynchronous, so that the test runner's worker keeps
+ * answering its own messages however long a run takes on a loaded machine (a blocking spawnSync over a
+ * minute makes vitest fail the suite). The timeout only catches a hang: it is far beyond any test's run.
+ */
+export function runNode(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {},
+  { input, nodeOptions = [] }: { input?: string | Uint8Array; nodeOptions?: string[] } = {}): Promise<RunResult> {
+  const child = spawn(process.execPath, [...nodeOptions, file, ...args], {
+    cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 540_000,
   });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin.on('error', () => {}); // a run that exits without reading its input
+  child.stdin.end(input);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 /** Starts `charnn ...args` without waiting, for tests that signal or stream. */
