@@ -328,8 +328,10 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
     stream.next(inputs, targets);
     const dropout = modelConfig.dropout > 0 ? { seed: config.seed, iteration: state.iteration } : null;
     const { loss, gradNorm } = trainingStep(engine, inputs, targets, dropout, config, state.lr, state.optimizerSteps + 1);
-    if (!Number.isFinite(loss)) throw diverged(state.iteration + 1, `loss ${loss}`, latestFile, lastSavedIteration, state.lr);
-    if (!Number.isFinite(gradNorm)) throw diverged(state.iteration + 1, `gradient norm ${gradNorm}`, latestFile, lastSavedIteration, state.lr);
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      const what = Number.isFinite(loss) ? `gradient norm ${gradNorm}` : `loss ${loss}`;
+      throw diverged(state.iteration + 1, what, latestFile, lastSavedIteration, state.lr);
+    }
     const smoothLoss = state.smoothLoss === null ? loss : 0.95 * state.smoothLoss + 0.05 * loss;
     startLoss ??= Math.max(loss, Math.log(vocab.size));
     checkDivergence('loss', smoothLoss, state.iteration + 1);
