@@ -310,7 +310,7 @@ async function runTraining(options: TrainOptions, engine: TrainingEngine, run: R
   let lastEmit = 0;
   let reason: StopReason;
   const timeLimitMs = config.timeLimit !== null ? config.timeLimit * 1000 : Infinity;
-  const totalIters = config.maxIters ?? (config.maxEpochs !== null ? config.maxEpochs * stream.batchesPerEpoch : null);
+  const totalIters = iterationBudget(config, stream.batchesPerEpoch);
 
   for (;;) {
     if (config.maxIters !== null && state.iteration >= config.maxIters) { reason = 'max-iters'; break; }
