@@ -136,6 +136,20 @@ describe('charnn sample', () => {
   });
 });
 
+describe('any command', () => {
+  it('help and info, written to a reader that has already gone, end quietly with exit 0 (no EPIPE stack)', async () => {
+    for (const args of [['train', '--help'], ['info', 'random.json']]) {
+      const child = startCharnn(args, dir);
+      child.stdout.destroy(); // the reading end closes before charnn has started, so its first write fails
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect(stderr, args.join(' ')).toBe('');
+      expect(code, args.join(' ')).toBe(0);
+    }
+  });
+});
+
 describe('the library', () => {
   it("import { loadCheckpoint, sample } from 'charnn' runs the README example and gives the CLI's text", async () => {
     // A project that has charnn installed: node_modules/charnn is this package.

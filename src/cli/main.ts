@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { CharnnError } from '../util/errors.js';
+import { CharnnError, RuntimeFailure } from '../util/errors.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
 import { registerInfo } from './info.js';
@@ -23,9 +23,16 @@ export async function main(argv: string[]): Promise<number> {
   registerEval(program);
   registerBench(program);
   registerViz(program);
+  // A reader that goes away (`charnn train --help | head -3`) ends the output quietly, as a closed pipe
+  // should; without a listener, Node would print the EPIPE as an uncaught error with its stack.
+  let stdoutFailure: string | null = null;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') stdoutFailure ??= err.message;
+  });
 
   try {
     await program.parseAsync(argv);
+    if (stdoutFailure !== null) throw new RuntimeFailure(`cannot write to stdout: ${stdoutFailure}`);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     return report(err, argv.includes('--debug'));
