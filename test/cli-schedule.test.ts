@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chooseModel, computeWeights, type ChoiceInput } from '../src/train/autochoice.js';
+import { chooseModel, computeWeights, recurrentWeights, type ChoiceInput } from '../src/train/autochoice.js';
 import { budgetLr, defaultWarmup, horizonFromTime, newCycle } from '../src/train/schedule.js';
 import { DEFAULT_CONFIG } from '../src/train/trainer.js';
 import { charnn, jsonEvents, readJson, startCharnn, syntheticText, tempDir } from './helpers/cli.js';
@@ -178,7 +178,7 @@ describe('the schedule and the choice as functions', () => {
 
   it('the choice grows with the budget and the corpus, and gives dropout to many passes', async () => {
     const base: ChoiceInput = {
-      cell: 'lstm', trainChars: 1_000_000, vocabSize: 65, seqLength: 64, batchSize: null, lr: null, seconds: 600, maxIters: null, maxEpochs: 50, backend: 'wasm', threads: 2,
+      cell: 'lstm', trainChars: 1_000_000, entropy: 3.3, vocabSize: 65, seqLength: 64, batchSize: null, lr: null, seconds: 600, maxIters: null, maxEpochs: 50, backend: 'wasm', threads: 2,
     };
     const sizes = [60, 600, 3600, 36000].map((seconds) => chooseModel({ ...base, seconds }).hiddenSize);
     for (let i = 1; i < sizes.length; i++) expect(sizes[i]).toBeGreaterThanOrEqual(sizes[i - 1]);
@@ -187,9 +187,16 @@ describe('the schedule and the choice as functions', () => {
     expect(chooseModel({ ...base, trainChars: 20_000, seconds: 36000 }).hiddenSize).toBeLessThan(sizes[3]);
     // Many passes over a small text bring dropout.
     expect(chooseModel({ ...base, trainChars: 100_000, seconds: 3600 }).dropout).toBeGreaterThan(0);
-    // A large vocabulary's output layer costs compute, so the same time buys a smaller model.
+    // A large vocabulary's output layer costs compute, so the same time buys a narrower model, of one layer
+    // when the vocabulary outnumbers its units; a text that says more per character trains a wider one.
+    const chinese = { ...base, vocabSize: 6000, entropy: 4.6, seconds: 120 };
+    expect(chooseModel(base)).toMatchObject({ layers: 2 });
+    expect(chooseModel(chinese)).toMatchObject({ layers: 1, hiddenSize: 128 });
+    expect(chooseModel({ ...chinese, entropy: 3.3 }).hiddenSize).toBeLessThan(128);
+    expect(chooseModel({ ...chinese, vocabSize: 100 })).toMatchObject({ layers: 2 });
     expect(chooseModel({ ...base, vocabSize: 4000 }).hiddenSize).toBeLessThanOrEqual(chooseModel(base).hiddenSize);
     expect(computeWeights('lstm', 2, 128, 4000)).toBeGreaterThan(computeWeights('lstm', 2, 128, 65));
+    expect(recurrentWeights('lstm', 2, 128)).toBe(computeWeights('lstm', 2, 128, 65) - 128 * 65 - 65);
     // A corpus shorter than 32 streams of 8 batches gets fewer streams.
     expect(chooseModel({ ...base, trainChars: 5000 }).batchSize).toBe(9);
   });

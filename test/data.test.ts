@@ -7,7 +7,7 @@ import { BatchStream, evalBatches, evalLayout, splitTrainVal } from '../src/data
 import { combinedHash, DEFAULT_DOC_SEP, describeSkipped, readCorpus } from '../src/data/corpus.js';
 import { globMatcher } from '../src/data/inputs.js';
 import { changedSizes, corpusChange } from '../src/data/record.js';
-import { describeChars, Vocab } from '../src/data/vocab.js';
+import { describeChars, unigramEntropy, Vocab } from '../src/data/vocab.js';
 import { RuntimeFailure, UsageError } from '../src/util/errors.js';
 
 /** The characters of code points [from, from + count). */
@@ -97,6 +97,14 @@ describe('Vocab', () => {
   it('lists at most 20 missing characters and counts the rest', () => {
     const chars = [...codePointRange(0x41, 25)];
     expect(describeChars(chars)).toBe(`${chars.slice(0, 20).map((c) => `"${c}"`).join(' ')} … (5 more)`);
+  });
+
+  it('measures the unigram entropy of tokens in nats', () => {
+    expect(unigramEntropy(Uint8Array.of(0, 1, 2, 3), 4)).toBeCloseTo(Math.log(4), 12); // uniform over 4
+    expect(unigramEntropy(Uint16Array.of(5, 5, 5), 300)).toBe(0);
+    // p = (1/2, 1/4, 1/4): ½ln2 + 2·¼ln4 = 1.5 ln 2
+    expect(unigramEntropy(Uint8Array.of(0, 0, 1, 2), 3)).toBeCloseTo(1.5 * Math.log(2), 12);
+    expect(unigramEntropy(new Uint8Array(0), 3)).toBe(0);
   });
 
   it('loads saved characters in their order', () => {

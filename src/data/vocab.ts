@@ -143,3 +143,19 @@ export function tokenArray(vocabSize: number, length: number): TokenArray {
   if (vocabSize <= 0x10000) return new Uint16Array(length);
   return new Uint32Array(length);
 }
+
+/**
+ * Entropy in nats of the tokens' frequencies (a unigram model's cross-entropy on them): about 3.3 for
+ * English prose, 4.6 for Chinese with 6,000 distinct characters. The automatic model choice weighs a text
+ * by it.
+ */
+export function unigramEntropy(tokens: TokenArray, vocabSize: number): number {
+  if (tokens.length === 0) return 0;
+  const counts = new Float64Array(vocabSize);
+  for (let i = 0; i < tokens.length; i++) counts[tokens[i]]++;
+  let entropy = 0;
+  for (const count of counts) {
+    if (count > 0) entropy -= (count / tokens.length) * Math.log(count / tokens.length);
+  }
+  return entropy;
+}

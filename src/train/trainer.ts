@@ -11,7 +11,7 @@ import { BatchStream, evalLayout, splitTrainVal } from '../data/batches.js';
 import { DEFAULT_DOC_SEP, describeSkipped, readInputs, type CorpusRecord, type CorpusTokens, type ReadOptions } from '../data/corpus.js';
 import { corpusName, findInputs, STDIN, type InputList } from '../data/inputs.js';
 import { changedSizes, corpusChange } from '../data/record.js';
-import { describeChars, Vocab, type TokenArray } from '../data/vocab.js';
+import { describeChars, unigramEntropy, Vocab, type TokenArray } from '../data/vocab.js';
 import type { BackendName } from '../kernels/index.js';
 import type { ModelConfig } from '../model/model.js';
 import { DEFAULT_FORGET_BIAS } from '../model/lstm.js';
@@ -166,13 +166,13 @@ async function trainInFolder(options: TrainOptions, named: string[], checkpointD
   if (corpus.skipped.length > 0) emit({ type: 'warning', message: describeSkipped(corpus.skipped) });
   const { vocab, tokens } = corpus;
   if (start) checkCorpusFits(start, corpus, resumeFile ?? options.initFrom!, resumeFile !== undefined, setup.docSep);
+  const { train: trainTokens, val: valTokens } = splitTrainVal(tokens, config.valFrac);
   const modelConfig: ModelConfig = resumeFile !== undefined ? start!.model
     : start ? { ...start.model, ...(options.model?.dropout !== undefined ? { dropout: options.model.dropout } : {}) }
-    : newModel(options, config, vocab.size, tokens.length - Math.floor(tokens.length * config.valFrac));
+    : newModel(options, config, vocab.size, trainTokens);
   validateModel(modelConfig);
   const readSeconds = (performance.now() - readStart) / 1000;
 
-  const { train: trainTokens, val: valTokens } = splitTrainVal(tokens, config.valFrac);
   BatchStream.check(trainTokens.length, config.batchSize, config.seqLength, 'training');
   if (config.valFrac > 0 && valTokens.length < 2) {
     throw new UsageError(`the validation split (last ${config.valFrac} of the corpus) is too short to measure; raise --val-frac or use a longer corpus`);
@@ -418,13 +418,13 @@ async function freshSetup(options: TrainOptions, latestFile: string): Promise<Se
  * A new model's shape: the options given; with a budget and no size given, the size (and batch) chosen
  * for the corpus and the budget; else the defaults.
  */
-function newModel(options: TrainOptions, config: TrainingConfig, vocabSize: number, trainChars: number): ModelConfig {
+function newModel(options: TrainOptions, config: TrainingConfig, vocabSize: number, trainTokens: TokenArray): ModelConfig {
   const model = { ...DEFAULT_MODEL, ...options.model, vocabSize };
   const given = options.model ?? {};
   const budgetGiven = BUDGETS.some((key) => options.config?.[key] !== undefined);
   if (budgetGiven && given.layers === undefined && given.hiddenSize === undefined && given.dropout === undefined) {
     const choice = chooseModel({
-      cell: model.cell, trainChars, vocabSize, seqLength: config.seqLength,
+      cell: model.cell, trainChars: trainTokens.length, entropy: unigramEntropy(trainTokens, vocabSize), vocabSize, seqLength: config.seqLength,
       batchSize: options.config?.batchSize ?? null, lr: options.config?.lr ?? null, seconds: config.timeLimit, maxIters: config.maxIters, maxEpochs: config.maxEpochs,
       backend: options.backend, threads: options.threads ?? 1,
     });
