@@ -133,6 +133,19 @@ describe('the automatic model choice', () => {
     expect(choice).toMatchObject({ corpusChars: chars - Math.floor(chars * 0.1), vocabSize: ckpt.model.vocabSize, budgetChars: 30 * choice.batchSize * 64 });
   });
 
+  it('chooses one layer for a text with more distinct characters than units, and says so', async () => {
+    // 300 distinct CJK characters, one of them far more frequent (a skewed text, as real ones are).
+    let text = '';
+    for (let i = 0; i < 20_000; i++) text += String.fromCodePoint(0x4e00 + (i % 7 === 0 ? (i * 7919) % 300 : i % 3));
+    fs.writeFileSync(path.join(dir, 'cjk.txt'), text);
+    const r = await charnn(['train', 'cjk.txt', '--max-iters', '20', '--checkpoint-dir', 'auto-cjk', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const start = jsonEvents(r.stdout)[0];
+    expect(start.vocabSize).toBe(300);
+    expect(start.model).toMatchObject({ layers: 1 });
+    expect(start.config.autoChoice.message).toMatch(new RegExp(`^chose 1×${start.model.hiddenSize} LSTM`));
+  });
+
   it('any flag the user gives wins; without a budget the defaults stay', async () => {
     const batch = jsonEvents((await charnn(['train', 'corpus.txt', '--max-iters', '5', '--batch-size', '4', '--checkpoint-dir', 'auto-batch', '--json'], dir)).stdout)[0];
     expect(batch.config.autoChoice).toMatchObject({ batchSize: 4 });
