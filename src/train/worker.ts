@@ -29,7 +29,10 @@ const rows = () => sliceOf(setup.index, setup.count, Atomics.load(control, Slot.
 // The sequence starts at 0; commands the main thread sent before this thread started are not missed.
 let seen = 0;
 for (;;) {
-  Atomics.wait(control, Slot.Sequence, seen);
+  // Waits until the sequence moves on, checking it again every second: a wait that misses its notify
+  // (a stale read, which the memory model allows) then costs a second instead of hanging the run (a
+  // 2×128 run hung once with this thread asleep on a sequence the main thread had already advanced).
+  while (Atomics.load(control, Slot.Sequence) === seen) Atomics.wait(control, Slot.Sequence, seen, 1000);
   seen = Atomics.load(control, Slot.Sequence);
   const command = Atomics.load(control, Slot.Command);
   if (command === Command.Exit) break;
