@@ -148,10 +148,15 @@ async function checkWritable(file: string): Promise<void> {
   }
 }
 
-/** Writes to stdout, waiting for it to drain; a reader that goes away (`| head`) ends it quietly. */
+/**
+ * Writes to stdout, waiting for it to drain; a reader that goes away (`| head`) ends it quietly. The
+ * stream's 'error' event is main's (cli/main.ts); the write's own callback says how this write went.
+ */
 function writeStdout(text: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    process.stdout.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? resolve() : reject(new RuntimeFailure(`cannot write to stdout: ${err.message}`))));
-    process.stdout.write(text, () => resolve());
+    process.stdout.write(text, (err?: NodeJS.ErrnoException | null) => {
+      if (err && err.code !== 'EPIPE') reject(new RuntimeFailure(`cannot write to stdout: ${err.message}`));
+      else resolve();
+    });
   });
 }
