@@ -4,6 +4,7 @@ import { JsKernels } from '../kernels/js.js';
 import type { BackendName, Kernels } from '../kernels/index.js';
 import { createWasmMemory, WasmKernels, type WasmMemoryPlan } from '../kernels/wasm.js';
 import { Model, type DropoutKey, type ModelConfig } from '../model/model.js';
+import { RuntimeFailure } from '../util/errors.js';
 import type { Scorer } from './evaluate.js';
 import { clipScale, OPTIMIZERS, optimizerStep, sumOfSquares, type OptimizerName } from './optimizer.js';
 
@@ -142,11 +143,22 @@ export const Command = { Step: 1, Reduce: 2, Update: 3, Score: 4, Carry: 5, Rese
 type Command = (typeof Command)[keyof typeof Command];
 /**
  * Slots of the control array (Int32); a worker that fails sets Failed and writes its message after the
- * slots. Batch and Steps give the size of a Score or Reset; each thread takes its share of the streams.
- * Optimizer is the index in OPTIMIZERS for an Update (whose numbers are in the io buffer, see ioViews).
+ * slots, and a worker thread that ends, for whatever reason, adds one to Gone. Batch and Steps give the
+ * size of a Score or Reset; each thread takes its share of the streams. Optimizer is the index in
+ * OPTIMIZERS for an Update (whose numbers are in the io buffer, see ioViews).
  */
-export const Slot = { Sequence: 0, Done: 1, Command: 2, Dropout: 3, Seed: 4, Iteration: 5, Failed: 6, Batch: 7, Steps: 8, Optimizer: 9 } as const;
-const CONTROL_SLOTS = 10;
+export const Slot = { Sequence: 0, Done: 1, Command: 2, Dropout: 3, Seed: 4, Iteration: 5, Failed: 6, Batch: 7, Steps: 8, Optimizer: 9, Gone: 10 } as const;
+const CONTROL_SLOTS = 11;
+
+/**
+ * The least time the main thread waits for the workers' answer to one command before it gives up on
+ * them as stuck; 30 times what its own share of the command took is added (a step of a large model on
+ * a loaded machine is slow, not stuck). CHARNN_STALL_SECONDS sets it (the fault tests make it short).
+ */
+const STALL_SECONDS = Number(process.env.CHARNN_STALL_SECONDS) || 60;
+
+/** A worker thread that died or stopped answering: training cannot go on, and its weights are not to be saved. */
+export class ThreadFailure extends RuntimeFailure {}
 
 /**
  * Thread `index` of `count`'s contiguous share of `batch` items (possibly none): the streams it runs, or
@@ -213,6 +225,8 @@ class DataParallel implements TrainingEngine {
   private readonly control: Int32Array;
   private readonly io: ReturnType<typeof ioViews>;
   private readonly failureMessage: Uint8Array;
+  /** Set when a worker died or stopped answering: close() then ends the workers instead of asking them to. */
+  private broken = false;
 
   constructor(private readonly o: EngineOptions) {
     const W = (this.threads = o.threads);
@@ -243,6 +257,8 @@ class DataParallel implements TrainingEngine {
         batchSize: B, maxBatch, seqLength: T, control, io,
       };
       const worker = new Worker(new URL('../../dist/train/worker.js', import.meta.url), { workerData: setup });
+      // What went wrong reaches run() through the control array; the event must not end the process.
+      worker.on('error', () => {});
       this.workers.push(worker);
     }
   }
@@ -265,18 +281,34 @@ class DataParallel implements TrainingEngine {
     Atomics.store(c, Slot.Iteration, dropout?.iteration ?? 0);
     Atomics.store(c, Slot.Batch, batch);
     Atomics.store(c, Slot.Steps, steps);
+    const issued = performance.now();
     Atomics.add(c, Slot.Sequence, 1);
     Atomics.notify(c, Slot.Sequence);
     here();
+    const stallMs = STALL_SECONDS * 1000 + 30 * (performance.now() - issued);
     for (;;) {
       const done = Atomics.load(c, Slot.Done);
       if (done === this.workers.length) break;
-      Atomics.wait(c, Slot.Done, done, 1000);
+      if (done > this.workers.length) throw new Error(`${done} answers to one command from ${this.workers.length} training threads`);
+      if (Atomics.load(c, Slot.Gone) > 0) {
+        this.broken = true;
+        const reason = this.failure() ? `: ${this.failure().split('\n')[0]}` : '';
+        throw new ThreadFailure(`a training thread ended unexpectedly${reason}`);
+      }
+      if (Atomics.wait(c, Slot.Done, done, 1000) === 'timed-out' && performance.now() - issued > stallMs) {
+        this.broken = true;
+        throw new ThreadFailure(`a training thread has not answered for ${Math.round((performance.now() - issued) / 1000)} s and is taken for stuck`);
+      }
     }
     if (Atomics.load(c, Slot.Failed) !== 0) {
-      const text = new TextDecoder().decode(this.failureMessage.slice()).replace(/\0+$/, '');
-      throw new Error(`a training thread failed: ${text}`);
+      const text = this.failure();
+      throw Object.assign(new Error(`a training thread failed: ${text.split('\n')[0]}`), { stack: text });
     }
+  }
+
+  /** What a worker that failed wrote: its error's stack. */
+  private failure(): string {
+    return new TextDecoder().decode(this.failureMessage.slice()).replace(/\0+$/, '');
   }
 
   /** This thread's share of `batch` streams (the training batch unless given). */
@@ -376,6 +408,10 @@ class DataParallel implements TrainingEngine {
   }
 
   async close(): Promise<void> {
+    if (this.broken) {
+      await Promise.all(this.workers.map((w) => w.terminate()));
+      return;
+    }
     Atomics.store(this.control, Slot.Command, Command.Exit);
     Atomics.add(this.control, Slot.Sequence, 1);
     Atomics.notify(this.control, Slot.Sequence);

@@ -17,7 +17,7 @@ import type { ModelConfig } from '../model/model.js';
 import { DEFAULT_FORGET_BIAS } from '../model/lstm.js';
 import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { createEngine, trainingStep, type TrainingEngine } from './engine.js';
+import { createEngine, ThreadFailure, trainingStep, type TrainingEngine } from './engine.js';
 import { evaluate } from './evaluate.js';
 import { addSample, sampleDue, TRAINING_SAMPLE, TrainingSampler } from './samples.js';
 import { chooseModel } from './autochoice.js';
@@ -189,6 +189,11 @@ async function trainInFolder(options: TrainOptions, named: string[], checkpointD
     return await runTraining(options, engine, {
       modelConfig, config, vocab, start, named, corpus: corpus.record, readSeconds, tokens, valTokens, stream, checkpointDir, latestFile, bestFile,
     });
+  } catch (err) {
+    if (!(err instanceof ThreadFailure)) throw err;
+    // The weights may be half updated: nothing is saved, and the last checkpoint stays as it was.
+    const kept = (await fs.pathExists(latestFile)) ? `${latestFile} is as it was at its last save; continue with --resume` : 'no checkpoint was written; start again';
+    throw new RuntimeFailure(`training stopped: ${err.message}; ${kept} (--threads 1 trains without worker threads)`);
   } finally {
     await engine.close();
   }

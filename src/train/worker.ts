@@ -11,31 +11,45 @@ import { OPTIMIZERS } from './optimizer.js';
  * every slice's gradients, applies the optimizer to its share, and reports through the control array.
  */
 const setup = workerData as WorkerSetup;
-const kernels = 'plan' in setup.heap
-  ? new WasmKernels(setup.heap.plan, setup.floats, setup.index)
-  : new JsKernels(new Float32Array(setup.heap.buffer));
-const model = new Model(setup.config, {
-  maxBatch: setup.maxBatch, maxSteps: setup.seqLength, backend: setup.backend,
-  worker: { index: setup.index, count: setup.count, rowOffset: setup.rowOffset, kernels },
-});
 const control = new Int32Array(setup.control, 0, CONTROL_SLOTS);
 const failureMessage = new Uint8Array(setup.control, CONTROL_SLOTS * 4, FAILURE_MESSAGE_BYTES);
+/** Writes an error where the main thread reads it. */
+const record = (err: unknown) => {
+  failureMessage.set(new TextEncoder().encode(String((err as Error)?.stack ?? err)).subarray(0, FAILURE_MESSAGE_BYTES));
+};
+/** A command that failed: this thread still answers, and the main thread reports the error. */
+const fail = (err: unknown) => {
+  record(err);
+  Atomics.store(control, Slot.Failed, 1);
+};
+// However this thread ends (Exit, an error while setting up, a crash), the main thread, which may be
+// waiting for an answer it will never get, learns of it at once.
+process.on('exit', () => {
+  Atomics.add(control, Slot.Gone, 1);
+  Atomics.notify(control, Slot.Done);
+});
+
+let model: Model;
+try {
+  const kernels = 'plan' in setup.heap
+    ? new WasmKernels(setup.heap.plan, setup.floats, setup.index)
+    : new JsKernels(new Float32Array(setup.heap.buffer));
+  model = new Model(setup.config, {
+    maxBatch: setup.maxBatch, maxSteps: setup.seqLength, backend: setup.backend,
+    worker: { index: setup.index, count: setup.count, rowOffset: setup.rowOffset, kernels },
+  });
+} catch (err) {
+  record(err); // the thread ends: Gone tells the main thread, which reads this as the reason
+  throw err;
+}
 const io = ioViews(setup.io, setup.count, setup.maxBatch, setup.seqLength);
 const inputs = io.inputs[setup.index], targets = io.targets[setup.index];
 const { losses, sums, update } = io;
 /** This thread's share of the streams of the current command (evaluation may use fewer than the training batch). */
 const rows = () => sliceOf(setup.index, setup.count, Atomics.load(control, Slot.Batch)).rows;
 
-// The sequence starts at 0; commands the main thread sent before this thread started are not missed.
-let seen = 0;
-for (;;) {
-  // Waits until the sequence moves on, checking it again every second: a wait that misses its notify
-  // (a stale read, which the memory model allows) then costs a second instead of hanging the run (a
-  // 2×128 run hung once with this thread asleep on a sequence the main thread had already advanced).
-  while (Atomics.load(control, Slot.Sequence) === seen) Atomics.wait(control, Slot.Sequence, seen, 1000);
-  seen = Atomics.load(control, Slot.Sequence);
-  const command = Atomics.load(control, Slot.Command);
-  if (command === Command.Exit) break;
+/** Runs one command on this thread's share; an error is recorded for the main thread, which reports it. */
+function run(command: number): void {
   try {
     if (command === Command.Step) {
       const dropout = Atomics.load(control, Slot.Dropout) ? { seed: Atomics.load(control, Slot.Seed) >>> 0, iteration: Atomics.load(control, Slot.Iteration) } : null;
@@ -56,9 +70,32 @@ for (;;) {
       model.resetState(rows());
     }
   } catch (err) {
-    failureMessage.set(new TextEncoder().encode(String((err as Error)?.stack ?? err)).subarray(0, FAILURE_MESSAGE_BYTES));
-    Atomics.store(control, Slot.Failed, 1);
+    fail(err);
   }
-  Atomics.add(control, Slot.Done, 1);
-  Atomics.notify(control, Slot.Done);
+}
+
+/** Answers the main thread's commands until it says Exit. */
+function serve(): void {
+  // The sequence starts at 0; commands the main thread sent before this thread started are not missed.
+  let seen = 0;
+  for (;;) {
+    // The sequence, not the wake-up, says there is a new command. A wait can end with nothing new: when
+    // this thread sees a new sequence before it sleeps, runs the command and sleeps again, the notify
+    // that came with the command wakes it afterwards. Taking that wake-up for a command ran the last one
+    // twice: a second answer hung the main thread, a second Reduce or Update would corrupt the weights.
+    while (Atomics.load(control, Slot.Sequence) === seen) Atomics.wait(control, Slot.Sequence, seen);
+    seen = Atomics.load(control, Slot.Sequence);
+    const command = Atomics.load(control, Slot.Command);
+    if (command === Command.Exit) return;
+    run(command);
+    Atomics.add(control, Slot.Done, 1);
+    Atomics.notify(control, Slot.Done);
+  }
+}
+
+try {
+  serve();
+} catch (err) {
+  record(err); // the thread ends: Gone tells the main thread, which reads this as the reason
+  throw err;
 }
