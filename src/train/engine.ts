@@ -292,12 +292,13 @@ class DataParallel implements TrainingEngine {
       if (done > this.workers.length) throw new Error(`${done} answers to one command from ${this.workers.length} training threads`);
       if (Atomics.load(c, Slot.Gone) > 0) {
         this.broken = true;
-        const reason = this.failure() ? `: ${this.failure().split('\n')[0]}` : '';
-        throw new ThreadFailure(`a training thread ended unexpectedly${reason}`);
+        const reason = this.failure().split('\n')[0];
+        throw new ThreadFailure(`a training thread ended unexpectedly${reason ? `: ${reason}` : ''}`);
       }
-      if (Atomics.wait(c, Slot.Done, done, 1000) === 'timed-out' && performance.now() - issued > stallMs) {
+      const waited = Atomics.wait(c, Slot.Done, done, 1000) === 'timed-out' ? performance.now() - issued : 0;
+      if (waited > stallMs) {
         this.broken = true;
-        throw new ThreadFailure(`a training thread has not answered for ${Math.round((performance.now() - issued) / 1000)} s and is taken for stuck`);
+        throw new ThreadFailure(`a training thread has not answered for ${Math.round(waited / 1000)} s and is taken for stuck`);
       }
     }
     if (Atomics.load(c, Slot.Failed) !== 0) {

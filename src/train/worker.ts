@@ -29,18 +29,16 @@ process.on('exit', () => {
   Atomics.notify(control, Slot.Done);
 });
 
+/** This thread's model over the shared heap (built in the try at the end, so that its errors are reported). */
 let model: Model;
-try {
+function buildModel(): Model {
   const kernels = 'plan' in setup.heap
     ? new WasmKernels(setup.heap.plan, setup.floats, setup.index)
     : new JsKernels(new Float32Array(setup.heap.buffer));
-  model = new Model(setup.config, {
+  return new Model(setup.config, {
     maxBatch: setup.maxBatch, maxSteps: setup.seqLength, backend: setup.backend,
     worker: { index: setup.index, count: setup.count, rowOffset: setup.rowOffset, kernels },
   });
-} catch (err) {
-  record(err); // the thread ends: Gone tells the main thread, which reads this as the reason
-  throw err;
 }
 const io = ioViews(setup.io, setup.count, setup.maxBatch, setup.seqLength);
 const inputs = io.inputs[setup.index], targets = io.targets[setup.index];
@@ -94,6 +92,7 @@ function serve(): void {
 }
 
 try {
+  model = buildModel();
   serve();
 } catch (err) {
   record(err); // the thread ends: Gone tells the main thread, which reads this as the reason
