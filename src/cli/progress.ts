@@ -1,0 +1,103 @@
+import ora from 'ora';
+import type { TrainEvent } from '../train/trainer.js';
+import { bytes as formatBytes, clock, compact, stderrStyle as style } from './ui.js';
+
+/** How `charnn train` shows its events: JSON lines on stdout, or progress on stderr. */
+export interface Display {
+  event(e: TrainEvent): void;
+  note(text: string): void;
+  stop(): void;
+}
+
+export function jsonDisplay(): Display {
+  return {
+    event: (e) => process.stdout.write(JSON.stringify(e) + '\n'),
+    note: (text) => process.stderr.write(text + '\n'),
+    stop: () => {},
+  };
+}
+
+/** A spinner line on a terminal; plain lines (at evaluations and every 10 s) when stderr is a file or pipe. */
+export function progressDisplay(): Display {
+  const spinner = ora({ stream: process.stderr, discardStdin: false });
+  const interactive = spinner.isEnabled;
+  let lastPlain = 0;
+  const line = (text: string) => {
+    if (interactive) {
+      spinner.clear();
+      process.stderr.write(text + '\n');
+      spinner.render();
+    } else process.stderr.write(text + '\n');
+  };
+  let maxIters: number | null = null;
+  return {
+    event(e) {
+      switch (e.type) {
+        case 'reading': {
+          const text = `reading the corpus: ${formatBytes(e.bytes)}${e.totalBytes !== null ? ` of ${formatBytes(e.totalBytes)}` : ''}, ` +
+            `${formatBytes(e.bytes / Math.max(e.seconds, 1e-3))}/s`;
+          if (interactive) {
+            if (!spinner.isSpinning) spinner.start(text);
+            else spinner.text = text;
+          } else if (e.seconds - lastPlain >= 10) {
+            lastPlain = e.seconds;
+            line(text);
+          }
+          break;
+        }
+        case 'start': {
+          lastPlain = 0;
+          const m = e.model;
+          if (e.config.autoChoice && e.resumedFrom === null) line(e.config.autoChoice.message);
+          maxIters = e.config.maxIters ?? (e.config.maxEpochs !== null ? Math.ceil(e.config.maxEpochs * e.itersPerEpoch) : null);
+          const what = `${m.layers}×${m.hiddenSize} ${m.cell.toUpperCase()} (${compact(e.params)} parameters)`;
+          const from = e.resumedFrom ? `resuming ${e.resumedFrom} at iteration ${e.iteration}` : `training a ${what}`;
+          const files = e.files > 1 ? `${e.files} files, ` : '';
+          const read = e.readSeconds >= 1 ? `, read in ${e.readSeconds.toFixed(1)} s (${formatBytes(e.bytes / e.readSeconds)}/s)` : '';
+          line(`${style.bold('charnn')} ${from} on ${e.corpus} (${files}${compact(e.chars)} characters, ${e.vocabSize} distinct${read}), ` +
+            `batch ${e.config.batchSize}×${e.config.seqLength}, ${e.itersPerEpoch} iterations/epoch, ${e.backend} kernels → ${e.checkpointDir}/`);
+          if (e.valChars > 1) {
+            line(e.config.valMaxChars !== null && e.config.valMaxChars < e.valChars - 1
+              ? `validation: ${compact(e.valScored)} of the ${compact(e.valChars)} held-out characters at each evaluation, in windows spread over them (--val-max-chars)`
+              : `validation: all ${compact(e.valChars)} held-out characters at each evaluation`);
+          }
+          if (interactive) spinner.start('starting');
+          break;
+        }
+        case 'iteration': {
+          const text = `iter ${e.iteration}${maxIters !== null ? `/${maxIters}` : ''}  epoch ${e.epoch.toFixed(2)}  ` +
+            `loss ${e.smoothLoss.toFixed(3)}  val ${e.lastValLoss !== null ? e.lastValLoss.toFixed(3) : '-'}  ` +
+            `${compact(e.charsPerSecond)} chars/s  ${e.etaSeconds !== null ? `ETA ${clock(e.etaSeconds)}` : `${clock(e.seconds)} elapsed`}`;
+          if (interactive) spinner.text = text;
+          else if (e.seconds - lastPlain >= 10) {
+            lastPlain = e.seconds;
+            line(text);
+          }
+          break;
+        }
+        case 'eval':
+          line(`iter ${e.iteration}  epoch ${e.epoch.toFixed(2)}  val loss ${e.valLoss.toFixed(4)}${e.improved ? style.green(' (best)') : `  (best ${e.bestValLoss.toFixed(4)})`}`);
+          break;
+        case 'checkpoint':
+          break;
+        case 'sample':
+          line(style.dim(`sample at iteration ${e.iteration} (temperature ${e.temperature}):\n`) + e.text.replace(/\n+$/, '').split('\n').map((l) => style.dim('  │ ') + l).join('\n'));
+          break;
+        case 'warning':
+          line(style.yellow(`warning: ${e.message}`));
+          break;
+        case 'done': {
+          if (interactive) spinner.stop();
+          const why = { 'max-iters': 'reached --max-iters', 'max-epochs': 'reached --max-epochs', 'time-limit': 'reached --time-limit',
+            patience: 'validation loss stopped improving (--patience)', interrupted: 'interrupted' }[e.reason];
+          const last = e.lastValLoss !== null && e.lastValLoss !== e.bestValLoss ? ` (last ${e.lastValLoss.toFixed(4)})` : '';
+          const best = e.bestValLoss !== null ? `, best val loss ${e.bestValLoss.toFixed(4)}${last}` : '';
+          line(`${why} at iteration ${e.iteration} (epoch ${e.epoch.toFixed(2)})${best}; saved ${e.latest}${e.best ? ` and ${e.best}` : ''}`);
+          break;
+        }
+      }
+    },
+    note: (text) => line(style.yellow(text)),
+    stop: () => spinner.stop(),
+  };
+}
