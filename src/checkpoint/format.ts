@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { CorpusRecord } from '../data/corpus.js';
-import { CELL_TYPES, describeParams, type ModelConfig } from '../model/model.js';
+import { describeParams, type ModelConfig } from '../model/model.js';
+import { modelSchema, trainingConfigSchema, type TrainingConfig } from './options.js';
 import { UsageError } from '../util/errors.js';
 
 /**
@@ -17,45 +18,15 @@ import { UsageError } from '../util/errors.js';
 export const FORMAT = 'charnn-checkpoint';
 export const VERSION = 1;
 
-/** The optimizers a run can use; a checkpoint names one. */
-export const OPTIMIZERS = ['adam', 'rmsprop', 'sgd'] as const;
-/** How the learning rate moves (see src/train/schedule.ts); a checkpoint names one. */
-export const LR_SCHEDULES = ['budget', 'exp', 'constant'] as const;
+export { OPTIMIZERS, LR_SCHEDULES, type TrainingConfig, type AutoChoice } from './options.js';
 
 // z.number() accepts finite numbers only (no NaN, no ±Infinity).
 const count = z.int().min(0);
-const positiveInt = z.int().min(1);
 const positive = z.number().positive();
 const nonNegative = z.number().min(0);
 /** Cross-entropy in nats/char. */
 const loss = z.number().min(0);
 const uint32 = z.int().min(0).max(0xffffffff);
-
-const modelSchema = z.object({
-  cell: z.enum(CELL_TYPES),
-  vocabSize: positiveInt,
-  hiddenSize: positiveInt,
-  layers: positiveInt,
-  /** Dropout probability on the output of every recurrent layer while training. */
-  dropout: z.number().min(0).lt(1),
-}) satisfies z.ZodType<ModelConfig>;
-
-/** What the automatic choice picked, and from what. */
-const autoChoiceSchema = z.object({
-  layers: positiveInt,
-  hiddenSize: positiveInt,
-  dropout: z.number().min(0).lt(1),
-  batchSize: positiveInt,
-  lr: positive,
-  /** Training characters of the corpus and its vocabulary. */
-  corpusChars: count,
-  vocabSize: positiveInt,
-  /** The budget it was chosen for: seconds, or training characters for an iteration or epoch budget. */
-  budgetSeconds: positive.nullable(),
-  budgetChars: count.nullable(),
-  /** The line printed when training starts. */
-  message: z.string(),
-});
 
 /**
  * One cycle of the budget schedule: warm-up from `from` to --lr over `warmup` iterations from `start`, then
@@ -76,39 +47,6 @@ const scheduleCycleSchema = z.object({
   seconds: positive.nullable(),
   /** The iteration the iteration or epoch budgets end at, if any (caps a time budget's horizon). */
   iterationLimit: count.nullable(),
-});
-
-/** How the run was asked to train (the options of `charnn train`). */
-const trainingConfigSchema = z.object({
-  seqLength: positiveInt,
-  batchSize: positiveInt,
-  valFrac: z.number().min(0).max(0.5),
-  optimizer: z.enum(OPTIMIZERS),
-  lr: positive,
-  /** How the learning rate moves: `budget` (warm-up, hold, decay to a floor at the budget's end), `exp` (char-rnn's decay) or `constant`. Runs before the option decayed as `exp`. */
-  lrSchedule: z.enum(LR_SCHEDULES).default('exp'),
-  /** Warm-up iterations of the budget schedule (null: 2% of the budget, at most 100). */
-  warmup: positiveInt.nullable().default(null),
-  lrDecay: z.number().positive().max(1),
-  /** Epochs after which the learning rate starts decaying (once per epoch). */
-  lrDecayAfter: nonNegative,
-  gradClip: nonNegative,
-  seed: uint32,
-  /** Initial bias of the LSTM's forget gates (only used when a run starts). Every run before the option used 1. */
-  forgetBias: z.number().default(1),
-  /** Validation scores at most this many characters, the first of the split (null: all of it). */
-  valMaxChars: positiveInt.nullable().default(null),
-  /** Stop when this many evaluations in a row have not improved on the best validation loss (null: never). */
-  patience: positiveInt.nullable().default(null),
-  maxEpochs: positive.nullable(),
-  maxIters: positiveInt.nullable(),
-  /** Seconds of training for one invocation (not the whole run). */
-  timeLimit: positive.nullable(),
-  evalEvery: positiveInt,
-  /** Record a sample every this many evaluations (0: never); runs before the option recorded none. */
-  sampleEvery: count.default(0),
-  /** The model, dropout and batch charnn chose for the corpus and the budget (null: the user's or the defaults). */
-  autoChoice: autoChoiceSchema.nullable().default(null),
 });
 
 const historyPointSchema = z.object({
@@ -186,10 +124,8 @@ const documentSchema = z.object({
   tensors: z.record(z.string(), tensorSchema),
 });
 
-export type TrainingConfig = z.output<typeof trainingConfigSchema>;
 export type HistoryPoint = z.output<typeof historyPointSchema>;
 export type TrainingState = z.output<typeof trainingStateSchema>;
-export type AutoChoice = z.output<typeof autoChoiceSchema>;
 export type ScheduleCycle = z.output<typeof scheduleCycleSchema>;
 export type TrainingSample = z.output<typeof trainingSampleSchema>;
 

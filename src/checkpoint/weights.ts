@@ -1,5 +1,6 @@
 import { Model, type ModelOptions } from '../model/model.js';
-import type { Checkpoint } from './format.js';
+import { UsageError } from '../util/errors.js';
+import { optimizerTensorName, stateTensorName, type Checkpoint, type Tensor, type TrainingConfig, type TrainingState } from './format.js';
 
 /** Loads the weights of a checkpoint into a model of the same shape. */
 export function copyWeights(model: Model, ckpt: Checkpoint): void {
@@ -11,4 +12,49 @@ export function modelFromCheckpoint(ckpt: Checkpoint, options: ModelOptions): Mo
   const model = new Model(ckpt.model, options);
   copyWeights(model, ckpt);
   return model;
+}
+
+/** The hidden state tensors per layer: h, and c for an LSTM. */
+const statesPerLayer = (model: Model): number => model.layers[0].states.length;
+
+/**
+ * A checkpoint of a training run: the weights, the optimizer state, the hidden state carried into the
+ * next batch (`carried`: per layer, h then c, each [batch, hidden]) and where training stands.
+ */
+export function captureCheckpoint(model: Model, carried: readonly Float32Array[], vocab: readonly string[], config: TrainingConfig, state: TrainingState): Checkpoint {
+  const tensors = new Map<string, Tensor>();
+  const tensorsOf = (region: Float32Array, name: (param: string) => string) => {
+    for (const p of model.params) tensors.set(name(p.name), { shape: [...p.shape], data: region.slice(p.offset, p.offset + p.size) });
+  };
+  tensorsOf(model.k.heap, (name) => name);
+  for (const index of [0, 1] as const) tensorsOf(model.optimizerState(index), (name) => optimizerTensorName(index, name));
+  const perLayer = statesPerLayer(model);
+  carried.forEach((data, i) => {
+    tensors.set(stateTensorName(Math.floor(i / perLayer), i % perLayer), { shape: [config.batchSize, model.config.hiddenSize], data });
+  });
+  return { model: model.config, vocab: [...vocab], config, training: structuredClone(state), tensors };
+}
+
+/**
+ * Puts a training checkpoint back into a model: weights and optimizer state; returns the carried hidden
+ * state (as captureCheckpoint takes it) for the engine to restore.
+ */
+export function restoreTraining(model: Model, ckpt: Checkpoint): Float32Array[] {
+  copyWeights(model, ckpt);
+  for (const index of [0, 1] as const) {
+    const region = model.optimizerState(index);
+    for (const p of model.params) {
+      const t = ckpt.tensors.get(optimizerTensorName(index, p.name));
+      if (!t || t.data.length !== p.size) throw new UsageError(`checkpoint has no optimizer state for ${p.name}; resume needs a checkpoint written by charnn train`);
+      region.set(t.data, p.offset);
+    }
+  }
+  const perLayer = statesPerLayer(model);
+  return Array.from({ length: model.layers.length * perLayer }, (_, i) => {
+    const t = ckpt.tensors.get(stateTensorName(Math.floor(i / perLayer), i % perLayer));
+    if (!t || t.data.length !== ckpt.config.batchSize * model.config.hiddenSize) {
+      throw new UsageError(`checkpoint has no hidden state for layer ${Math.floor(i / perLayer)}; resume needs a checkpoint written by charnn train`);
+    }
+    return t.data;
+  });
 }

@@ -1,64 +1,36 @@
 import { InvalidArgumentError } from 'commander';
+import type { z } from 'zod';
+import { readInt, readNumber, values, type OptionSpec, type TextReader } from '../checkpoint/options.js';
 
-/** Option value parsers for commander: each turns text into a typed value or explains what is expected. */
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number.');
-  return n;
+/**
+ * Option value parsers for commander: each turns text into a typed value or explains what is expected.
+ * A value is read from its text, then checked by a schema: the training options' own (src/checkpoint/
+ * options.ts), so the command line accepts exactly what the library and the checkpoint loader accept.
+ */
+function checked<T>(read: TextReader, schema: z.ZodType<T>, expects: string): (value: string) => T {
+  return (value: string) => {
+    const parsed = schema.safeParse(read(value));
+    if (!parsed.success) throw new InvalidArgumentError(`expected ${expects}.`);
+    return parsed.data;
+  };
 }
 
-export function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number, 0 or more.');
-  return n;
+/** Stands for null in commander, which would turn a parsed null into '' (`--val-max-chars all`). */
+const NULL = Symbol('null');
+
+/** The parser of a training option from its table entry; optionValue gives back what it parsed. */
+export function optionParser(spec: OptionSpec): (value: string) => unknown {
+  const parse = checked(spec.read, spec.schema, spec.expects);
+  return (value) => parse(value) ?? NULL;
 }
 
+export const optionValue = (value: unknown): unknown => (value === NULL ? null : value);
+
+export const positiveInt = checked(readInt, values.positiveInt, 'a positive whole number');
+export const nonNegativeInt = checked(readInt, values.count, 'a whole number, 0 or more');
 /** A seed for the 32-bit generator: every seed gives its own sequence, so none may wrap around. */
-export function seed(value: string): number {
-  const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !(n <= 0xffffffff)) throw new InvalidArgumentError('expected a whole number from 0 to 4294967295.');
-  return n;
-}
-
-export function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number greater than 0.');
-  return n;
-}
-
-export function finiteNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number.');
-  return n;
-}
-
-export function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number, 0 or more.');
-  return n;
-}
-
-/** A number in [0, 1): a probability that is not certain. */
-export function fraction(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('expected a number from 0 up to (not including) 1.');
-  return n;
-}
-
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
-
-/** A duration such as 90, 90s, 10m, 1h or 1h30m, in seconds. */
-export function duration(value: string): number {
-  const text = value.trim().toLowerCase();
-  if (/^\d+(\.\d+)?$/.test(text)) return positiveNumber(text);
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)([smh])/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
-    throw new InvalidArgumentError('expected a duration such as 90s, 10m, 1h or 1h30m.');
-  }
-  const seconds = parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_SECONDS[p[2]], 0);
-  if (seconds <= 0) throw new InvalidArgumentError('expected a duration greater than 0.');
-  return seconds;
-}
+export const seed = checked(readInt, values.uint32, 'a whole number from 0 to 4294967295');
+export const positiveNumber = checked(readNumber, values.positive, 'a number greater than 0');
 
 export function choice<T extends string>(allowed: readonly T[]): (value: string) => T {
   return (value: string) => {
@@ -85,14 +57,6 @@ export function documentSeparator(value: string): string | null {
   const char = unescape(value);
   if ([...char].length !== 1) throw new InvalidArgumentError("expected one character (escapes such as '\\x1e' or '\\n' work) or none.");
   return char;
-}
-
-/** A positive whole number, or `all` (Infinity: commander cannot hold null as an option's value). */
-export function positiveIntOrAll(value: string): number {
-  if (value.trim() === 'all') return Infinity;
-  const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number, or all.');
-  return n;
 }
 
 /** Collects a repeatable option's values. */

@@ -29,7 +29,6 @@ export function progressDisplay(): Display {
       spinner.render();
     } else process.stderr.write(text + '\n');
   };
-  let maxIters: number | null = null;
   return {
     event(e) {
       switch (e.type) {
@@ -49,7 +48,6 @@ export function progressDisplay(): Display {
           lastPlain = 0;
           const m = e.model;
           if (e.config.autoChoice && e.resumedFrom === null) line(e.config.autoChoice.message);
-          maxIters = e.config.maxIters ?? (e.config.maxEpochs !== null ? Math.ceil(e.config.maxEpochs * e.itersPerEpoch) : null);
           const what = `${m.layers}×${m.hiddenSize} ${m.cell.toUpperCase()} (${compact(e.params)} parameters)`;
           const from = e.resumedFrom ? `resuming ${e.resumedFrom} at iteration ${e.iteration}` : `training a ${what}`;
           const files = e.files > 1 ? `${e.files} files, ` : '';
@@ -65,7 +63,7 @@ export function progressDisplay(): Display {
           break;
         }
         case 'iteration': {
-          const text = `iter ${e.iteration}${maxIters !== null ? `/${maxIters}` : ''}  epoch ${e.epoch.toFixed(2)}  ` +
+          const text = `iter ${e.iteration}${e.lastIteration !== null ? `/${e.lastIteration}` : ''}  epoch ${e.epoch.toFixed(2)}  ` +
             `loss ${e.smoothLoss.toFixed(3)}  val ${e.lastValLoss !== null ? e.lastValLoss.toFixed(3) : '-'}  ` +
             `${compact(e.charsPerSecond)} chars/s  ${e.etaSeconds !== null ? `ETA ${clock(e.etaSeconds)}` : `${clock(e.seconds)} elapsed`}`;
           if (interactive) spinner.text = text;

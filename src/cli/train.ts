@@ -1,58 +1,35 @@
 import { Command, Option } from 'commander';
 import { availableParallelism, constants as osConstants } from 'node:os';
-import type { TrainingConfig } from '../checkpoint/format.js';
+import { ALL_OPTIONS, DEFAULT_CONFIG, DEFAULT_MODEL, MODEL_OPTIONS, type TrainingConfig } from '../checkpoint/options.js';
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
-import { CELL_TYPES, type ModelConfig } from '../model/model.js';
-import { OPTIMIZERS } from '../train/optimizer.js';
-import { LR_SCHEDULES } from '../train/schedule.js';
-import { DEFAULT_CONFIG, DEFAULT_MODEL, train } from '../train/trainer.js';
+import type { ModelConfig } from '../model/model.js';
+import { train } from '../train/trainer.js';
 import { DEFAULT_DOC_SEP } from '../data/corpus.js';
-import {
-  choice, documentSeparator, duration, finiteNumber, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveIntOrAll, positiveNumber, repeatable, seed,
-} from './options.js';
+import { choice, documentSeparator, optionParser, optionValue, positiveInt, repeatable } from './options.js';
 import { jsonDisplay, progressDisplay } from './progress.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-/** Command-line option name → where it goes. */
-const MODEL_OPTIONS = { model: 'cell', layers: 'layers', hidden: 'hiddenSize', dropout: 'dropout' } as const;
-const CONFIG_OPTIONS = {
-  seqLength: 'seqLength', batchSize: 'batchSize', valFrac: 'valFrac', optimizer: 'optimizer', lr: 'lr', lrSchedule: 'lrSchedule', warmup: 'warmup',
-  lrDecay: 'lrDecay', lrDecayAfter: 'lrDecayAfter', gradClip: 'gradClip', seed: 'seed', maxEpochs: 'maxEpochs',
-  maxIters: 'maxIters', timeLimit: 'timeLimit', evalEvery: 'evalEvery', valMaxChars: 'valMaxChars', patience: 'patience', forgetBias: 'forgetBias', sampleEvery: 'sampleEvery',
-} as const satisfies Record<string, keyof TrainingConfig>;
+const DEFAULTS: Record<string, unknown> = { ...DEFAULT_MODEL, ...DEFAULT_CONFIG };
+
+/** The model and training options, from their table, each with its default for a new run. */
+const tableOptions = Object.entries(ALL_OPTIONS).map(([key, spec]) => {
+  const option = new Option(spec.flag, spec.help).argParser(optionParser(spec));
+  const fallback = DEFAULTS[key];
+  if (fallback !== null && fallback !== undefined && key !== 'lrSchedule') option.default(fallback);
+  return { key, option };
+});
 
 export function registerTrain(program: Command): void {
-  program
+  const command = program
     .command('train')
     .description('train a model on UTF-8 text: files, folders or standard input; checkpoints go to ./checkpoints/<corpus name>/')
-    .argument('<corpus...>', 'text files, folders (every text file below, in sorted order) or - for standard input')
-    .addOption(new Option('--model <cell>', 'recurrent cell').argParser(choice(CELL_TYPES)).default(DEFAULT_MODEL.cell))
-    .addOption(new Option('--layers <n>', 'recurrent layers').argParser(positiveInt).default(DEFAULT_MODEL.layers))
-    .addOption(new Option('--hidden <n>', 'hidden units per layer').argParser(positiveInt).default(DEFAULT_MODEL.hiddenSize))
-    .addOption(new Option('--dropout <p>', 'dropout between layers while training').argParser(fraction).default(DEFAULT_MODEL.dropout))
-    .addOption(new Option('--seq-length <n>', 'characters per stream per step (truncated BPTT length)').argParser(positiveInt).default(DEFAULT_CONFIG.seqLength))
-    .addOption(new Option('--batch-size <n>', 'parallel streams per step').argParser(positiveInt).default(DEFAULT_CONFIG.batchSize))
+    .argument('<corpus...>', 'text files, folders (every text file below, in sorted order) or - for standard input');
+  for (const { option } of tableOptions) command.addOption(option);
+  command
     .addOption(new Option('--include <glob>', "only files under the folders that match, e.g. '*.md' or 'poems/**'; repeatable").argParser(repeatable))
     .addOption(new Option('--doc-sep <char>', "the character put between documents (files), or none").argParser(documentSeparator).default(DEFAULT_DOC_SEP, "'\\x1e'"))
-    .addOption(new Option('--val-frac <f>', 'the last fraction of the corpus (files in reading order) held out for validation').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.valFrac))
-    .addOption(new Option('--optimizer <name>', 'optimizer').argParser(choice(OPTIMIZERS)).default(DEFAULT_CONFIG.optimizer))
-    .addOption(new Option('--lr <rate>', 'learning rate').argParser(positiveNumber).default(DEFAULT_CONFIG.lr))
-    .addOption(new Option('--lr-schedule <name>', 'budget: warm up, hold, then decay over the last 30% to a floor at the end of the budget (the default with --time-limit, --max-iters or --max-epochs); exp: --lr-decay every epoch (the default without); constant').argParser(choice(LR_SCHEDULES)))
-    .addOption(new Option('--warmup <iters>', 'warm-up iterations of the budget schedule (default: 2% of the budget, at most 100)').argParser(positiveInt))
-    .addOption(new Option('--lr-decay <factor>', 'multiply the learning rate by this every epoch after --lr-decay-after').argParser(positiveNumber).default(DEFAULT_CONFIG.lrDecay))
-    .addOption(new Option('--lr-decay-after <epochs>', 'epochs before the learning rate starts to decay').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.lrDecayAfter))
-    .addOption(new Option('--grad-clip <norm>', 'clip the global gradient norm to this (0: off)').argParser(nonNegativeNumber).default(DEFAULT_CONFIG.gradClip))
-    .addOption(new Option('--seed <n>', 'random seed: the same seed and options give the same run').argParser(seed).default(DEFAULT_CONFIG.seed))
-    .addOption(new Option('--forget-bias <b>', 'initial bias of the LSTM forget gates').argParser(finiteNumber).default(DEFAULT_CONFIG.forgetBias))
-    .addOption(new Option('--max-epochs <n>', 'stop after this many epochs in all (resumed runs included)').argParser(positiveNumber).default(DEFAULT_CONFIG.maxEpochs))
-    .addOption(new Option('--max-iters <n>', 'stop at this iteration in all (resumed runs included)').argParser(positiveInt))
-    .addOption(new Option('--time-limit <duration>', 'stop this invocation after e.g. 90s, 10m, 1h').argParser(duration))
-    .addOption(new Option('--eval-every <n>', 'measure validation loss and write checkpoints every n iterations').argParser(positiveInt).default(DEFAULT_CONFIG.evalEvery))
-    .addOption(new Option('--sample-every <evals>', 'print and record in the checkpoint a 300-character sample every this many evaluations (0: never)').argParser(nonNegativeInt).default(DEFAULT_CONFIG.sampleEvery))
-    .addOption(new Option('--patience <evals>', 'stop when this many evaluations in a row have not improved the best validation loss').argParser(positiveInt))
-    .addOption(new Option('--val-max-chars <n>', 'score at most this many characters of the validation split at each evaluation (windows spread over it), or all').argParser(positiveIntOrAll).default(DEFAULT_CONFIG.valMaxChars))
-    .addOption(new Option('--checkpoint-dir <dir>', 'where latest.json and best.json go (default: checkpoints/<corpus name>)'))
+    .addOption(new Option('--checkpoint-dir <dir>', 'where latest.json and best.json go (default: checkpoints/<corpus name>, or with --resume <file> that file\'s folder)'))
     .addOption(new Option('--resume [checkpoint]', 'continue the run in the checkpoint folder, or from this checkpoint'))
     .addOption(new Option('--init-from <checkpoint>', 'start a new run from these weights (fine-tuning)'))
     .addOption(new Option('--force', 'start a new run even if the checkpoint folder holds one (it is overwritten)'))
@@ -70,12 +47,14 @@ Examples:
   $ charnn train input.txt --resume --max-epochs 40     # carry on, up to 40 epochs in all
   $ charnn train other.txt --init-from checkpoints/input/best.json`)
     .action(async (corpus: string[], opts: Record<string, unknown>, command: Command) => {
-      const given = (name: string) => command.getOptionValueSource(name) === 'cli';
+      // Only the options the user gave: the library fills in the rest (on resume, from the checkpoint).
       const model: Partial<Omit<ModelConfig, 'vocabSize'>> = {};
-      for (const [flag, key] of Object.entries(MODEL_OPTIONS)) if (given(flag)) Object.assign(model, { [key]: opts[flag] });
       const config: Partial<TrainingConfig> = {};
-      for (const [flag, key] of Object.entries(CONFIG_OPTIONS)) if (given(flag)) Object.assign(config, { [key]: opts[flag] });
-      if (config.valMaxChars === Infinity) config.valMaxChars = null; // --val-max-chars all
+      for (const { key, option } of tableOptions) {
+        const name = option.attributeName(); // --hidden holds hiddenSize, --model the cell
+        if (command.getOptionValueSource(name) === 'cli') Object.assign(key in MODEL_OPTIONS ? model : config, { [key]: optionValue(opts[name]) });
+      }
+      const given = (name: string) => command.getOptionValueSource(name) === 'cli';
 
       const json = opts.json === true;
       const display = json ? jsonDisplay() : progressDisplay();
