@@ -10,17 +10,20 @@ import path from 'node:path';
  * Temp files are named `<name>.<pid>.tmp`, so a later run can tell a leftover of a killed process (its
  * PID is gone) from one being written right now (see removeStaleTempFiles).
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+export function writeFileAtomic(file: string, data: string | Uint8Array | readonly Uint8Array[]): void {
+  const parts = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
   const temp = tempFileName(file);
   let fd: number | null = null;
   try {
     fd = fs.openSync(temp, 'w', 0o644);
-    for (let written = 0; written < bytes.length;) {
-      const n = fs.writeSync(fd, bytes, written, bytes.length - written);
-      // A regular file never takes 0 bytes of a non-empty write; do not spin if one does.
-      if (n <= 0) throw Object.assign(new Error(`write returned ${n} at byte ${written} of ${bytes.length}`), { code: 'EIO' });
-      written += n;
+    for (const bytes of parts) {
+      for (let written = 0; written < bytes.length;) {
+        // At most 1 GiB a call: one write cannot take more than 2 GiB.
+        const n = fs.writeSync(fd, bytes, written, Math.min(bytes.length - written, 1 << 30));
+        // A regular file never takes 0 bytes of a non-empty write; do not spin if one does.
+        if (n <= 0) throw Object.assign(new Error(`write returned ${n} at byte ${written} of ${bytes.length}`), { code: 'EIO' });
+        written += n;
+      }
     }
     fs.fsyncSync(fd);
     fs.closeSync(fd);

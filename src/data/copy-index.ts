@@ -1,0 +1,252 @@
+import fs from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { UsageError } from '../util/errors.js';
+import type { CorpusRecord } from './corpus.js';
+import { suffixArray } from './suffix-array.js';
+import { tokenArray, Vocab, type TokenArray } from './vocab.js';
+
+/** The index file beside a run's checkpoints. */
+export const INDEX_FILE = 'corpus.index';
+
+const MAGIC = 'charnn-index\n';
+const VERSION = 1;
+
+/** What an index was built from: the corpus (by its hash, as the checkpoints record it) and its documents. */
+export interface IndexHeader {
+  version: number;
+  /** CorpusRecord.sha256 of the text indexed: an index is used only with the run that trained on it. */
+  sha256: string;
+  vocab: string[];
+  /** Each document's path and the token its text starts at, in reading order. */
+  documents: { path: string; start: number }[];
+}
+
+/** Where a span of the corpus comes from. */
+export interface Source {
+  path: string;
+  /** 1-based. */
+  line: number;
+}
+
+/** The longest span of a text found verbatim in the corpus. */
+export interface LongestCopy {
+  /** Characters (0: not one character of it occurs, or an empty text). */
+  length: number;
+  /** Where in the text it starts (characters). */
+  at: number;
+  text: string;
+  /** Where its first occurrence in the corpus (in suffix order) comes from; null when length is 0. */
+  source: Source | null;
+}
+
+/**
+ * The training text with its suffix array: answers "the longest prefix of this text that occurs in the
+ * corpus" in O(length · log n), by narrowing the range of suffixes that start with it one character at
+ * a time. Tokens are the corpus's own (its vocabulary), so a text is first mapped through `vocab`.
+ */
+export class CopyIndex {
+  readonly vocab: Vocab;
+
+  constructor(readonly header: IndexHeader, readonly tokens: TokenArray, readonly suffixes: Int32Array) {
+    this.vocab = Vocab.fromChars(header.vocab);
+  }
+
+  static build(tokens: TokenArray, vocab: Vocab, record: Pick<CorpusRecord, 'sha256'>, documents: IndexHeader['documents']): CopyIndex {
+    return new CopyIndex({ version: VERSION, sha256: record.sha256, vocab: [...vocab.chars], documents }, tokens, suffixArray(tokens, vocab.size));
+  }
+
+  /** The text as the corpus's tokens; a character the corpus lacks is -1 (it matches nothing). */
+  encode(text: string): Int32Array {
+    const chars = [...text];
+    return Int32Array.from(chars, (c) => this.vocab.indexOf(c));
+  }
+
+  /**
+   * The suffixes [lo, hi) that start with pattern[from, from + length), narrowing [lo, hi), the range of
+   * those that start with its first length − 1 tokens. Empty (lo === hi) when none does.
+   */
+  private narrow(pattern: ArrayLike<number>, from: number, length: number, lo: number, hi: number): [number, number] {
+    const depth = length - 1;
+    const token = pattern[from + depth];
+    const at = (i: number) => {
+      const p = this.suffixes[i] + depth;
+      return p < this.tokens.length ? this.tokens[p] : -1; // a suffix that ends first sorts first
+    };
+    let a = lo, b = hi;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (at(mid) < token) a = mid + 1;
+      else b = mid;
+    }
+    let c = a, d = hi;
+    while (c < d) {
+      const mid = (c + d) >>> 1;
+      if (at(mid) <= token) c = mid + 1;
+      else d = mid;
+    }
+    return [a, c];
+  }
+
+  /** The suffix range of pattern[from, to), or null when it does not occur. */
+  range(pattern: ArrayLike<number>, from: number, to: number): [number, number] | null {
+    let lo = 0, hi = this.suffixes.length;
+    for (let length = 1; length <= to - from; length++) {
+      [lo, hi] = this.narrow(pattern, from, length, lo, hi);
+      if (lo === hi) return null;
+    }
+    return [lo, hi];
+  }
+
+  /** How many tokens of pattern[from, to) occur at its start somewhere in the corpus, and one corpus position they occur at. */
+  longestPrefix(pattern: ArrayLike<number>, from: number, to: number): { length: number; position: number } {
+    let lo = 0, hi = this.suffixes.length;
+    let length = 0;
+    while (from + length < to) {
+      const [a, b] = this.narrow(pattern, from, length + 1, lo, hi);
+      if (a === b) break;
+      [lo, hi] = [a, b];
+      length++;
+    }
+    return { length, position: length > 0 ? this.suffixes[lo] : -1 };
+  }
+
+  /**
+   * Whether `pattern[from, to)` followed by `token` occurs in the corpus, for each token: the tokens that
+   * may not come next without extending a copy. `into[token]` is set to 1 for those.
+   */
+  followers(pattern: ArrayLike<number>, from: number, to: number, into: Uint8Array): void {
+    into.fill(0);
+    const found = this.range(pattern, from, to);
+    if (found === null) return;
+    let [lo] = found;
+    const [, hi] = found;
+    const depth = to - from;
+    // The suffixes in the range are sorted by their next token: jump from one next token to the following.
+    while (lo < hi) {
+      const p = this.suffixes[lo] + depth;
+      if (p >= this.tokens.length) {
+        lo++;
+        continue;
+      }
+      const token = this.tokens[p];
+      into[token] = 1;
+      let a = lo, b = hi; // first suffix in [lo, hi) whose next token is past `token`
+      while (a < b) {
+        const mid = (a + b) >>> 1;
+        const q = this.suffixes[mid] + depth;
+        if (q < this.tokens.length && this.tokens[q] <= token) a = mid + 1;
+        else b = mid;
+      }
+      lo = a;
+    }
+  }
+
+  /** The document and line of a corpus position. */
+  locate(position: number): Source {
+    const docs = this.header.documents;
+    let d = 0;
+    while (d + 1 < docs.length && docs[d + 1].start <= position) d++;
+    const newline = this.vocab.indexOf('\n');
+    let line = 1;
+    for (let p = docs[d]?.start ?? 0; p < position; p++) if (this.tokens[p] === newline) line++;
+    return { path: docs[d]?.path ?? '', line };
+  }
+
+  /** The longest span of `text` that occurs verbatim in the corpus, and the share of its `window`-character windows that do not. */
+  copies(text: string, window = 10): { longest: LongestCopy; newWindows: number } {
+    const pattern = this.encode(text);
+    let best = { length: 0, at: 0, position: -1 };
+    let copiedWindows = 0;
+    for (let i = 0; i < pattern.length; i++) {
+      const match = this.longestPrefix(pattern, i, pattern.length);
+      if (match.length > best.length) best = { ...match, at: i };
+      if (i + window <= pattern.length && match.length >= window) copiedWindows++;
+    }
+    const windows = Math.max(0, pattern.length - window + 1);
+    const chars = [...text];
+    return {
+      longest: {
+        length: best.length, at: best.at, text: chars.slice(best.at, best.at + best.length).join(''),
+        source: best.length > 0 ? this.locate(best.position) : null,
+      },
+      newWindows: windows === 0 ? 1 : 1 - copiedWindows / windows,
+    };
+  }
+}
+
+/** How many bytes the index of a corpus of `chars` tokens takes on disk and while it is built (suffix array, text copy, types). */
+export function indexBytes(chars: number, vocabSize: number): { file: number; building: number } {
+  const width = vocabSize <= 0x100 ? 1 : vocabSize <= 0x10000 ? 2 : 4;
+  return { file: chars * (width + 4), building: chars * (4 + 2 * width + 1 + 4) };
+}
+
+function padTo4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+/**
+ * Writes the index atomically: the magic line, the header's length and JSON, then the tokens and the
+ * suffix array, little-endian, each at a multiple of 4 bytes.
+ */
+export function saveIndex(file: string, index: CopyIndex): void {
+  const header = Buffer.from(JSON.stringify({ ...index.header, chars: index.tokens.length }), 'utf8');
+  const prefix = Buffer.alloc(padTo4(MAGIC.length + 4 + header.length));
+  prefix.write(MAGIC, 0, 'latin1');
+  prefix.writeUInt32LE(header.length, MAGIC.length);
+  header.copy(prefix, MAGIC.length + 4);
+  const tokens = new Uint8Array(index.tokens.buffer, index.tokens.byteOffset, index.tokens.byteLength);
+  const padding = new Uint8Array(padTo4(tokens.length) - tokens.length);
+  writeFileAtomic(file, [prefix, tokens, padding, new Uint8Array(index.suffixes.buffer, index.suffixes.byteOffset, index.suffixes.byteLength)]);
+}
+
+/**
+ * Reads an index, refusing with one line one that is damaged or that was built from another text than
+ * `sha256` (the checkpoint's corpus record).
+ */
+export function loadIndex(file: string, sha256: string): CopyIndex {
+  const fail = (problem: string): never => {
+    throw new UsageError(`${file}: ${problem}; build it again with charnn index`);
+  };
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    throw new UsageError(`${file} does not exist: build the corpus index with charnn index (training writes it at its end)`);
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    /** Fills `into` from byte `at` of the file, at most 1 GiB a call. */
+    const readInto = (into: Uint8Array, at: number): Uint8Array => {
+      for (let done = 0; done < into.length;) {
+        const n = fs.readSync(fd, into, done, Math.min(into.length - done, 1 << 30), at + done);
+        if (n === 0) fail('the index is truncated');
+        done += n;
+      }
+      return into;
+    };
+    const read = (bytes: number, at: number) => readInto(new Uint8Array(bytes), at);
+    if (size < MAGIC.length + 4 || Buffer.from(read(MAGIC.length, 0)).toString('latin1') !== MAGIC) fail('not a charnn corpus index');
+    const headerLength = Buffer.from(read(4, MAGIC.length)).readUInt32LE(0);
+    if (MAGIC.length + 4 + headerLength > size) fail('the index is truncated');
+    let header: IndexHeader & { chars: number };
+    try {
+      header = JSON.parse(Buffer.from(read(headerLength, MAGIC.length + 4)).toString('utf8'));
+    } catch {
+      return fail('its header is not JSON');
+    }
+    if (header.version !== VERSION) fail(`index version ${header.version}, this charnn reads ${VERSION}`);
+    if (header.sha256 !== sha256) {
+      throw new UsageError(`${file} indexes another text than the run's corpus (stale or from another run); build it again with charnn index`);
+    }
+    const tokens = tokenArray(header.vocab.length, header.chars);
+    const tokensAt = padTo4(MAGIC.length + 4 + headerLength);
+    const suffixesAt = tokensAt + padTo4(tokens.byteLength);
+    if (size !== suffixesAt + header.chars * 4) fail(`the index holds ${size} bytes, its header says ${suffixesAt + header.chars * 4}`);
+    readInto(new Uint8Array(tokens.buffer), tokensAt);
+    const suffixes = new Int32Array(header.chars);
+    readInto(new Uint8Array(suffixes.buffer), suffixesAt);
+    return new CopyIndex(header, tokens, suffixes);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
