@@ -69,6 +69,16 @@ describe('writes that fully happen or not at all', () => {
     expect((await charnn(['info', 'short/latest.json'], dir)).code).toBe(0);
   });
 
+  it('a disk that fills up while the corpus index is written ends the run well (exit 0) with a warning, the checkpoints whole and no temp file', async () => {
+    // The evaluation at the end writes best.json and latest.json; the disk is full for the index after them.
+    const r = await charnnWithFault(['train', 'corpus.txt', ...TINY, '--max-iters', '10', '--eval-every', '10', '--checkpoint-dir', 'index-full'],
+      { FAULT: 'enospc', FAULT_AFTER: '2' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: the corpus index was not written \(.*\); sample --copies and --max-copy need it: charnn index builds it later/);
+    expect(files('index-full')).toEqual(['best.json', 'latest.json']);
+    expect((await charnn(['info', 'index-full/latest.json'], dir)).code).toBe(0);
+  });
+
   it('a disk that fills up during a save keeps the previous checkpoints, says so in one line, exits 1 and leaves no temp file', async () => {
     // The first evaluation writes best.json and latest.json; the disk is full at the second.
     const r = await charnnWithFault(['train', 'corpus.txt', ...TINY, '--max-iters', '20', '--eval-every', '10', '--checkpoint-dir', 'full'],
@@ -115,14 +125,14 @@ describe('a real full disk (a small tmpfs; needs root)', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(oneLine(r.stderr)).toMatch(new RegExp(`could not save (best|latest)\\.json in ${ck}: the disk is full \\(ENOSPC\\): the checkpoint needs \\d+\\.\\d kB, \\d+\\.\\d kB free`));
     expect(['latest.json', 'best.json'].map((f) => fs.readFileSync(path.join(ck, f)))).toEqual(before);
-    expect(fs.readdirSync(ck).sort()).toEqual(['best.json', 'latest.json']);
+    expect(fs.readdirSync(ck).sort()).toEqual(['best.json', 'corpus.index', 'latest.json']);
 
     // With no room left at all, the run stops before training (exit 2), at the folder check.
     fs.appendFileSync(path.join(mount, 'filler'), Buffer.alloc(fs.statfsSync(mount).bavail * fs.statfsSync(mount).bsize));
     const full = await charnn([...args, '--resume', '--max-iters', '30'], dir);
     expect(full.code).toBe(2);
     expect(full.stderr).toBe(`charnn: cannot use ${ck} as the checkpoint folder: the disk is full; use another --checkpoint-dir\n`);
-    expect(fs.readdirSync(ck).sort()).toEqual(['best.json', 'latest.json']);
+    expect(fs.readdirSync(ck).sort()).toEqual(['best.json', 'corpus.index', 'latest.json']);
   });
 
   it.skipIf(!mounted)('a read-only file system is found out before training (exit 2)', async () => {
@@ -201,7 +211,7 @@ describe('kill -9 leaves nothing behind that a run does not clean up', () => {
     const r = await charnn(['train', 'corpus.txt', ...TINY, '--resume', '--max-iters', '1', '--checkpoint-dir', 'killed'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`removed \\d+ temp file\\(s\\) left by runs that were killed: .*latest\\.json\\.${gone}\\.tmp`));
-    expect(files('killed')).toEqual(['best.json', 'latest.json']);
+    expect(files('killed')).toEqual(['best.json', 'corpus.index', 'latest.json']);
   });
 });
 

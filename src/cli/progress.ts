@@ -78,6 +78,9 @@ export function progressDisplay(): Display {
           break;
         case 'checkpoint':
           break;
+        case 'index':
+          line(style.dim(`indexed the corpus for sample --copies and --max-copy${e.seconds >= 1 ? ` in ${e.seconds.toFixed(1)} s` : ''}: ${e.file}`));
+          break;
         case 'sample':
           line(style.dim(`sample at iteration ${e.iteration} (temperature ${e.temperature}):\n`) + e.text.replace(/\n+$/, '').split('\n').map((l) => style.dim('  │ ') + l).join('\n'));
           break;

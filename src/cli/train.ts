@@ -35,6 +35,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--force', 'start a new run even if the checkpoint folder holds one (it is overwritten)'))
     .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
     .addOption(new Option('--threads <n>', 'threads sharing each batch (data parallel)').argParser(positiveInt).default(availableParallelism()))
+    .addOption(new Option('--no-index', 'do not index the corpus when training ends (sample --copies and --max-copy need the index; charnn index builds it later)'))
     .addOption(new Option('--json', 'print one JSON event per line on stdout instead of progress'))
     .addHelpText('after', `
 Examples:
@@ -88,6 +89,7 @@ Examples:
           onEvent: display.event,
           signal: aborter.signal,
           progressInterval: json ? 1000 : 200,
+          index: opts.index !== false,
         });
         process.exitCode = done.reason === 'interrupted' ? exitCode : 0;
       } finally {

@@ -66,6 +66,8 @@ export interface CorpusTokens {
   tokens: TokenArray;
   vocab: Vocab;
   record: CorpusRecord & { files: CorpusFile[]; docSep: string | null };
+  /** Each document's path and the token its text starts at (after the separator before it). */
+  documents: { path: string; start: number }[];
   /** Files found but not used: not text, unreadable, symlink loops. */
   skipped: SkippedFile[];
   /** With a given vocabulary: the characters outside it (distinct) and how often they occur; left out of the tokens. */
@@ -99,6 +101,7 @@ export async function readInputs(list: InputList, options: ReadOptions = {}): Pr
   const skipped: SkippedFile[] = [...list.skipped];
   const failures: { file: string; error: NotText }[] = [];
   const files: CorpusFile[] = [];
+  const documents: CorpusTokens['documents'] = [];
   const buffer = new Uint8Array(CHUNK_BYTES);
   const started = performance.now();
   let bytesRead = 0;
@@ -107,6 +110,7 @@ export async function readInputs(list: InputList, options: ReadOptions = {}): Pr
     const mark = tokenizer.mark();
     if (sepCodePoint >= 0 && tokenizer.length > 0) tokenizer.push(sepCodePoint);
     tokenizer.beginText();
+    const start = tokenizer.length;
     const hash = createHash('sha256');
     let bytes = 0;
     let textBytes = 0; // without a byte-order mark
@@ -140,6 +144,7 @@ export async function readInputs(list: InputList, options: ReadOptions = {}): Pr
     if (textBytes === 0) tokenizer.rollback(mark); // an empty document: no separator for it
     else tokenizer.keepUnknown();
     files.push({ path: input.path, bytes, sha256: hash.digest('hex') });
+    documents.push({ path: input.path, start });
   }
 
   skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -151,7 +156,7 @@ export async function readInputs(list: InputList, options: ReadOptions = {}): Pr
   }
   const { tokens, vocab } = tokenizer.finish();
   return {
-    tokens, vocab, skipped, unknown: tokenizer.unknownChars(),
+    tokens, vocab, skipped, documents, unknown: tokenizer.unknownChars(),
     record: { name: list.name, chars: tokens.length, sha256: combinedHash(files, docSep), files, docSep, skipped: skipped.map((f) => f.path) },
   };
 }

@@ -10,9 +10,11 @@ import { findInputs, STDIN, type InputList } from '../data/inputs.js';
 import { Vocab, type TokenArray } from '../data/vocab.js';
 import type { BackendName } from '../kernels/index.js';
 import type { ModelConfig } from '../model/model.js';
-import { RuntimeFailure, UsageError } from '../util/errors.js';
+import { fileProblem } from '../util/atomic-file.js';
+import { CharnnError, RuntimeFailure, UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { createEngine, ThreadFailure, trainingStep, type TrainingEngine } from './engine.js';
+import { writeCorpusIndex } from './corpus-index.js';
 import { evaluate } from './evaluate.js';
 import { addSample, sampleDue, TRAINING_SAMPLE, TrainingSampler } from './samples.js';
 import { iterationBudget, LearningRate, newCycle } from './schedule.js';
@@ -35,6 +37,7 @@ export type TrainEvent =
   | { type: 'checkpoint'; iteration: number; file: string }
   | { type: 'sample'; iteration: number; temperature: number; text: string }
   | { type: 'warning'; message: string }
+  | { type: 'index'; file: string; seconds: number }
   | { type: 'done'; reason: StopReason; iteration: number; epoch: number; bestValLoss: number | null; lastValLoss: number | null;
       latest: string; best: string | null };
 
@@ -52,6 +55,8 @@ export interface TrainOptions extends StartRequest {
   signal?: AbortSignal;
   /** Emit an iteration event at most this often (ms). */
   progressInterval?: number;
+  /** Write the corpus index (for sampling's copy guard) when training ends; default true. */
+  index?: boolean;
 }
 
 type Done = Extract<TrainEvent, { type: 'done' }>;
@@ -83,6 +88,7 @@ interface Run {
   plan: StartPlan;
   config: TrainingConfig;
   engine: TrainingEngine;
+  corpus: CorpusTokens;
   vocab: Vocab;
   stream: BatchStream;
   valTokens: TokenArray;
@@ -129,7 +135,7 @@ async function trainPlanned(options: TrainOptions, named: string[], inputs: Inpu
     const { B: valStreams, L: valLength } = evalLayout(valTokens.length, config.batchSize, config.valMaxChars);
     const valScored = valTokens.length >= 2 ? valStreams * valLength : 0;
     const run: Run = {
-      options, emit, plan, config, engine, vocab: corpus.vocab, stream, valTokens, state, rng: Rng.fromState(state.rng),
+      options, emit, plan, config, engine, corpus, vocab: corpus.vocab, stream, valTokens, state, rng: Rng.fromState(state.rng),
       schedule: new LearningRate(config, state.schedule, valScored, startsCycle),
       sampler: new TrainingSampler(modelConfig, corpus.vocab, options.backend),
       lastSaved: start.kind === 'resume' ? state.iteration : -1, startLoss: null,
@@ -207,12 +213,29 @@ async function trainingLoop(run: Run): Promise<Done> {
   }
 
   if (run.lastSaved !== state.iteration) await evaluateAndSave(run, true);
+  if (reason !== 'interrupted' && options.index !== false) writeIndex(run);
   const done: Done = {
     type: 'done', reason, iteration: state.iteration, epoch: epochOf(run), bestValLoss: state.bestValLoss, lastValLoss: state.lastValLoss,
     latest: run.plan.latestFile, best: (await fs.pathExists(run.plan.bestFile)) ? run.plan.bestFile : null,
   };
   run.emit(done);
   return done;
+}
+
+/**
+ * Indexes the corpus for sampling's copy guard. The run has succeeded by now: an index that cannot be
+ * written (a full disk, a corpus too large for memory) is a warning, and `charnn index` can write it later.
+ */
+function writeIndex(run: Run): void {
+  const started = performance.now();
+  try {
+    const file = writeCorpusIndex(run.plan.dir, run.corpus);
+    run.emit({ type: 'index', file, seconds: (performance.now() - started) / 1000 });
+  } catch (err) {
+    const problem = err instanceof CharnnError ? err.message : (err as NodeJS.ErrnoException).code !== undefined ? fileProblem(err as NodeJS.ErrnoException) : null;
+    if (problem === null) throw err;
+    run.emit({ type: 'warning', message: `the corpus index was not written (${problem}); sample --copies and --max-copy need it: charnn index builds it later` });
+  }
 }
 
 /** Why the run stops before its next iteration, if it does. */

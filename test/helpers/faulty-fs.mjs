@@ -1,6 +1,6 @@
 // Preloaded with `node --import` into the real CLI to make checkpoint writes fail the way disks do.
 // FAULT=short-write: every write takes at most 777 bytes (the kernel may do that; a correct writer loops).
-// FAULT=enospc: after FAULT_AFTER checkpoint files were written, the next one gets half its bytes
+// FAULT=enospc: after FAULT_AFTER checkpoint (or corpus index) files were written, the next one gets half its bytes
 // written, then ENOSPC (a disk that fills up in the middle of a checkpoint).
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
@@ -12,7 +12,7 @@ const { openSync, writeSync, closeSync } = fs;
 
 fs.openSync = function (file, ...rest) {
   const fd = openSync.call(this, file, ...rest);
-  if (/(latest|best)\.json\.\d+\.tmp$/.test(String(file))) checkpointFds.add(fd);
+  if (/((latest|best)\.json|corpus\.index)\.\d+\.tmp$/.test(String(file))) checkpointFds.add(fd);
   return fd;
 };
 fs.closeSync = function (fd) {
