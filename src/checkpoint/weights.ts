@@ -2,9 +2,41 @@ import { Model, type ModelOptions } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
 import { optimizerTensorName, stateTensorName, type Checkpoint, type Tensor, type TrainingConfig, type TrainingState } from './format.js';
 
-/** Loads the weights of a checkpoint into a model of the same shape. */
+/**
+ * Below the smallest output bias of the known characters by this much (nats), a new character starts
+ * out all but impossible: e^-10 ≈ 5·10⁻⁵ of the least likely known one's share, so the known characters'
+ * predictions hardly move, while a gradient of the size of any other still teaches it within a few
+ * hundred steps.
+ */
+const NEW_CHARACTER_BIAS_MARGIN = 10;
+
+/**
+ * Loads the weights of a checkpoint into a model of the same shape, or of the same shape but for a
+ * vocabulary that is the checkpoint's with characters added at its end (fine-tuning onto a text with new
+ * characters): the known characters keep their input rows and output columns; a new one keeps the input
+ * row the model was initialised with, and gets an output column of zeros and a bias far below the known
+ * ones.
+ */
 export function copyWeights(model: Model, ckpt: Checkpoint): void {
-  for (const p of model.params) model.k.heap.set(ckpt.tensors.get(p.name)!.data, p.offset);
+  const heap = model.k.heap;
+  for (const p of model.params) {
+    const { data: saved, shape } = ckpt.tensors.get(p.name)!;
+    // Same shape, or [V, G] input rows whose known rows are a prefix: one copy. [H, V] output columns and
+    // [V] biases: a prefix of every row.
+    const columns = p.shape[p.shape.length - 1];
+    const savedColumns = shape[shape.length - 1];
+    if (savedColumns === columns) {
+      heap.set(saved, p.offset);
+      continue;
+    }
+    const rows = p.size / columns;
+    const fill = p.shape.length === 1 ? saved.reduce((a, b) => Math.min(a, b), Infinity) - NEW_CHARACTER_BIAS_MARGIN : 0;
+    for (let row = 0; row < rows; row++) {
+      const at = p.offset + row * columns;
+      heap.set(saved.subarray(row * savedColumns, (row + 1) * savedColumns), at);
+      heap.fill(fill, at + savedColumns, at + columns);
+    }
+  }
 }
 
 /** A model with the checkpoint's shape and weights, sized for the given batch and steps. */

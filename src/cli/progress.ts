@@ -1,4 +1,5 @@
 import ora from 'ora';
+import { describeChars } from '../data/vocab.js';
 import type { TrainEvent } from '../train/trainer.js';
 import { bytes as formatBytes, clock, compact, stderrStyle as style } from './ui.js';
 
@@ -48,6 +49,7 @@ export function progressDisplay(): Display {
           lastPlain = 0;
           const m = e.model;
           if (e.config.autoChoice && e.resumedFrom === null) line(e.config.autoChoice.message);
+          if (e.addedChars.length > 0) line(`the vocabulary grows by ${e.addedChars.length} character(s) the model did not know: ${describeChars(e.addedChars)}`);
           const what = `${m.layers}×${m.hiddenSize} ${m.cell.toUpperCase()} (${compact(e.params)} parameters)`;
           const from = e.resumedFrom ? `resuming ${e.resumedFrom} at iteration ${e.iteration}` : `training a ${what}`;
           const files = e.files > 1 ? `${e.files} files, ` : '';

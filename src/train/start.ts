@@ -134,14 +134,15 @@ function budgetGiven(request: StartRequest): boolean {
 }
 
 /**
- * The run's model: the resumed one; the --init-from one (whose dropout may change); for a new model the
+ * The run's model: the resumed one; the --init-from one (whose dropout may change, and whose vocabulary
+ * grows by the characters of the corpus it does not know); for a new model the
  * options given, and with a budget and no size given the size (and batch and rate) chosen for the corpus
  * and the budget; else the defaults.
  */
 export function modelFor(plan: StartPlan, request: StartRequest, vocabSize: number, trainTokens: TokenArray): ModelConfig {
   const { start, config } = plan;
   if (start.kind === 'resume') return start.checkpoint.model;
-  if (start.kind === 'init') return { ...start.checkpoint.model, ...(request.model?.dropout !== undefined ? { dropout: request.model.dropout } : {}) };
+  if (start.kind === 'init') return { ...start.checkpoint.model, vocabSize, ...(request.model?.dropout !== undefined ? { dropout: request.model.dropout } : {}) };
   const model = { ...DEFAULT_MODEL, ...request.model, vocabSize };
   const given = request.model ?? {};
   if (budgetGiven(request) && given.layers === undefined && given.hiddenSize === undefined && given.dropout === undefined) {
@@ -158,10 +159,7 @@ export function modelFor(plan: StartPlan, request: StartRequest, vocabSize: numb
   return model;
 }
 
-/**
- * A resumed run needs the very text it was trained on; a run started from other weights needs a corpus
- * whose characters the model knows.
- */
+/** A resumed run needs the very text it was trained on (with every character the model knows). */
 export function checkCorpusFits(plan: StartPlan, corpus: CorpusTokens): void {
   const { start, docSep } = plan;
   if (start.kind === 'fresh') return;

@@ -5,7 +5,7 @@ import { lockCheckpointFolder } from '../checkpoint/lock.js';
 import { saveCheckpoint } from '../checkpoint/store.js';
 import { captureCheckpoint, copyWeights, restoreTraining } from '../checkpoint/weights.js';
 import { BatchStream, evalLayout, splitTrainVal } from '../data/batches.js';
-import { describeSkipped, readInputs, type CorpusRecord, type CorpusTokens, type ReadOptions } from '../data/corpus.js';
+import { describeSkipped, readInputs, type CorpusTokens, type ReadOptions } from '../data/corpus.js';
 import { findInputs, STDIN, type InputList } from '../data/inputs.js';
 import { Vocab, type TokenArray } from '../data/vocab.js';
 import type { BackendName } from '../kernels/index.js';
@@ -30,7 +30,7 @@ export type StopReason = 'max-iters' | 'max-epochs' | 'time-limit' | 'patience' 
 export type TrainEvent =
   | { type: 'reading'; bytes: number; totalBytes: number | null; seconds: number }
   | { type: 'start'; corpus: string; files: number; bytes: number; readSeconds: number; chars: number; valChars: number; valScored: number; vocabSize: number; params: number; model: ModelConfig; config: TrainingConfig;
-      iteration: number; resumedFrom: string | null; checkpointDir: string; backend: BackendName; itersPerEpoch: number }
+      iteration: number; resumedFrom: string | null; addedChars: readonly string[]; checkpointDir: string; backend: BackendName; itersPerEpoch: number }
   | { type: 'iteration'; iteration: number; lastIteration: number | null; epoch: number; loss: number; smoothLoss: number; lr: number; charsPerSecond: number;
       seconds: number; etaSeconds: number | null; lastValLoss: number | null }
   | { type: 'eval'; iteration: number; epoch: number; valLoss: number; bestValLoss: number; improved: boolean }
@@ -144,7 +144,7 @@ async function trainPlanned(options: TrainOptions, named: string[], inputs: Inpu
       type: 'start', corpus: named.map((p) => (p === STDIN ? 'standard input' : p)).join(' '), files: corpus.record.files.length,
       bytes: corpus.record.files.reduce((sum, f) => sum + f.bytes, 0), readSeconds, chars: corpus.tokens.length, valChars: valTokens.length,
       valScored: valStreams * valLength, vocabSize: corpus.vocab.size, params: engine.model.paramCount, model: modelConfig, config, iteration: state.iteration,
-      resumedFrom: start.kind === 'resume' ? start.file : null, checkpointDir: plan.dir, backend: engine.model.k.name, itersPerEpoch: stream.batchesPerEpoch,
+      resumedFrom: start.kind === 'resume' ? start.file : null, addedChars: start.kind === 'init' ? corpus.vocab.chars.slice(start.checkpoint.vocab.length) : [], checkpointDir: plan.dir, backend: engine.model.k.name, itersPerEpoch: stream.batchesPerEpoch,
     });
     warnCostlyValidation(run, valScored);
     return await trainingLoop(run);
@@ -329,17 +329,27 @@ function newBudgetOnResume(options: TrainOptions, config: TrainingConfig, state:
   return iterationBudget(config, itersPerEpoch) !== state.schedule!.iterationLimit;
 }
 
-/** Reads the corpus, with the resumed or starting checkpoint's vocabulary when there is one. */
-async function readCorpus(options: TrainOptions, inputs: InputList, plan: StartPlan, emit: Run['emit']): Promise<CorpusTokens & { record: CorpusRecord & { files: NonNullable<CorpusRecord['files']> } }> {
+/**
+ * Reads the corpus, with the resumed or starting checkpoint's vocabulary when there is one. A run from
+ * --init-from's weights on a text with characters the model does not know reads it again with those
+ * characters added at the end of the vocabulary (the model grows by them: see copyWeights).
+ */
+async function readCorpus(options: TrainOptions, inputs: InputList, plan: StartPlan, emit: Run['emit']): Promise<CorpusTokens> {
   let lastReading = 0;
-  const corpus = await readInputs(inputs, {
-    docSep: plan.docSep, vocab: plan.start.kind === 'fresh' ? undefined : Vocab.fromChars(plan.start.checkpoint.vocab), stdin: options.stdin, signal: options.signal,
+  const read = (vocab: Vocab | undefined) => readInputs(inputs, {
+    docSep: plan.docSep, vocab, stdin: options.stdin, signal: options.signal,
     onProgress: (p) => {
       if (p.seconds - lastReading < (options.progressInterval ?? 250) / 1000) return;
       lastReading = p.seconds;
       emit({ type: 'reading', ...p });
     },
   });
+  const { start } = plan;
+  let corpus = await read(start.kind === 'fresh' ? undefined : Vocab.fromChars(start.checkpoint.vocab));
+  if (start.kind === 'init' && corpus.unknown.chars.length > 0) {
+    const added = [...corpus.unknown.chars].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
+    corpus = await read(Vocab.fromChars([...start.checkpoint.vocab, ...added]));
+  }
   if (corpus.skipped.length > 0) emit({ type: 'warning', message: describeSkipped(corpus.skipped) });
   return corpus;
 }
