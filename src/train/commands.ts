@@ -60,7 +60,7 @@ export function runCommand(thread: Thread, command: number, inputs: Int32Array, 
  * Forward and backward over this thread's streams of the training batch, into its own gradients, scaled
  * for the mean over the whole batch; its summed loss (nats) goes to io.losses.
  */
-export function step(thread: Thread, inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null): void {
+function step(thread: Thread, inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null): void {
   const { model, batchSize, seqLength } = thread;
   model.zeroGradients();
   model.forward(inputs, seqLength, trainingRows(thread).rows, dropout);
@@ -72,7 +72,7 @@ export function step(thread: Thread, inputs: Int32Array, targets: Int32Array, dr
  * Sums the threads' gradients over this thread's share of the parameters into thread 0's (adding them in
  * thread order); Σ g² of that share of the sum goes to io.sums.
  */
-export function reduce(thread: Thread): void {
+function reduce(thread: Thread): void {
   const { model, index, count } = thread;
   const { start, rows } = sliceOf(index, count, model.paramRegion);
   const total = model.gradientsOf(0).subarray(start, start + rows);
@@ -84,7 +84,7 @@ export function reduce(thread: Thread): void {
 }
 
 /** Applies the optimizer's update number `step` to this thread's share of the parameters, from thread 0's gradients. */
-export function update(thread: Thread, optimizer: OptimizerName, lr: number, step: number, gradScale: number): void {
+function update(thread: Thread, optimizer: OptimizerName, lr: number, step: number, gradScale: number): void {
   const { model } = thread;
   const { start, rows } = sliceOf(thread.index, thread.count, model.paramRegion);
   const share = (a: Float32Array) => a.subarray(start, start + rows);
@@ -95,13 +95,13 @@ export function update(thread: Thread, optimizer: OptimizerName, lr: number, ste
 }
 
 /** Forward without dropout over this thread's share of `batch` streams (perhaps none); the summed loss to io.losses. */
-export function score(thread: Thread, inputs: Int32Array, targets: Int32Array, steps: number, batch: number): void {
+function score(thread: Thread, inputs: Int32Array, targets: Int32Array, steps: number, batch: number): void {
   const rows = sliceOf(thread.index, thread.count, batch).rows;
   thread.io.losses[thread.index] = rows > 0 ? thread.model.score(inputs, targets, steps, rows) : 0;
 }
 
 /** Zeroes the carried state (every layer's h, and c) of the training streams marked in `mask` [batchSize] that this thread runs. */
-export function resetRows(thread: Thread, mask: Uint8Array): void {
+function resetRows(thread: Thread, mask: Uint8Array): void {
   const { model } = thread;
   const { start, rows } = trainingRows(thread);
   const H = model.config.hiddenSize;
