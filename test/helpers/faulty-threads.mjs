@@ -6,7 +6,7 @@
 // FAULT=worker-hang: at its wait for a command after FAULT_AFTER such waits, the worker sleeps for good (stuck).
 // FAULT=worker-crash: there instead, the worker throws outside any command (crashed).
 import { isMainThread } from 'node:worker_threads';
-import { Command, CONTROL_SLOTS, Slot } from '../../dist/train/engine.js';
+import { Command, CONTROL_SLOTS, Slot } from '../../dist/train/protocol.js';
 
 const fault = process.env.FAULT;
 let waitsLeft = Number(process.env.FAULT_AFTER ?? 0);
