@@ -14,7 +14,7 @@ export interface BenchOptions {
   hidden: number;
   batch: number;
   seq: number;
-  /** Timed training steps, after WARMUP untimed ones. */
+  /** Timed training steps, after TIMING.warmup untimed ones. */
   steps: number;
   backend: BackendName;
   threads: number;
@@ -45,10 +45,11 @@ export interface BenchResult {
   peak_rss_mb: number;
 }
 
-const WARMUP = 3;
-/** Sampling is timed in rounds of at least this long, after one untimed round; the median round counts. */
-const SAMPLE_ROUND_MS = 100;
-const SAMPLE_ROUNDS = 7;
+/**
+ * Untimed training steps first; sampling is timed in rounds of at least `sampleRoundMs`, after one
+ * untimed round, and the median round counts.
+ */
+const TIMING = { warmup: 3, sampleRoundMs: 100, sampleRounds: 7 } as const;
 
 /** Times real training steps (the trainer's own step) and sampling on a corpus. */
 export async function benchmark(o: BenchOptions): Promise<BenchResult> {
@@ -63,12 +64,12 @@ export async function benchmark(o: BenchOptions): Promise<BenchResult> {
     const stepConfig = { ...DEFAULT_CONFIG, batchSize: o.batch, seqLength: o.seq };
     const times: number[] = [];
     let loss = NaN;
-    for (let step = 1; step <= WARMUP + o.steps; step++) {
+    for (let step = 1; step <= TIMING.warmup + o.steps; step++) {
       const start = performance.now();
       if (stream.next(inputs, targets)) engine.resetState();
       loss = trainingStep(engine, inputs, targets, null, stepConfig, stepConfig.lr, step).loss;
       engine.carryState();
-      if (step > WARMUP) times.push(performance.now() - start);
+      if (step > TIMING.warmup) times.push(performance.now() - start);
     }
     const stepMs = median(times);
     const charsPerSecond = (o.batch * o.seq) / (stepMs / 1000);
@@ -89,20 +90,20 @@ export async function benchmark(o: BenchOptions): Promise<BenchResult> {
 }
 
 /**
- * Characters per second of an endless sample: the median of SAMPLE_ROUNDS rounds of at least
- * SAMPLE_ROUND_MS each, after one untimed round (the JIT's warm-up). One short run was too noisy: the
+ * Characters per second of an endless sample: the median of TIMING.sampleRounds rounds of at least
+ * TIMING.sampleRoundMs each, after one untimed round (the JIT's warm-up). One short run was too noisy: the
  * same code measured 65.6k and 99.0k chars/s at 1×128 on one day.
  */
 function samplingSpeed(chars: Iterator<string>): number {
   const rates: number[] = [];
-  for (let round = 0; round <= SAMPLE_ROUNDS; round++) {
+  for (let round = 0; round <= TIMING.sampleRounds; round++) {
     const start = performance.now();
     let count = 0, elapsed = 0;
     do {
       for (let i = 0; i < 16; i++) chars.next();
       count += 16;
       elapsed = performance.now() - start;
-    } while (elapsed < SAMPLE_ROUND_MS);
+    } while (elapsed < TIMING.sampleRoundMs);
     if (round > 0) rates.push(count / (elapsed / 1000));
   }
   return median(rates);
