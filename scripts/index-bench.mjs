@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// Measures the corpus index (the suffix array behind sample --copies and --max-copy), as BENCHMARKS.md
+// quotes: for each size, builds a corpus in a temp folder from a text's lines in a seeded random order
+// (so that it repeats no more than a real text of that size would: lines, not whole copies), trains one
+// iteration on it without an index, then runs `charnn index` under /usr/bin/time -v and reports the wall
+// time, the peak resident memory and the index's bytes per character. The temp folder is deleted after.
+//
+//   node scripts/index-bench.mjs [--sizes 10MB,100MB,1GB] [--text FILE] [--json]
+//
+// The text defaults to ../shared/corpora/tinyshakespeare.txt when it exists, else corpora/lighthouse.txt.
+// Needs /usr/bin/time (apt-get install time). Sizes are decimal: 1GB = 10⁹ bytes.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+};
+const UNITS = { MB: 1e6, GB: 1e9 };
+const sizes = option('--sizes', '10MB,100MB').split(',').map((s) => {
+  const m = /^(\d+(?:\.\d+)?)(MB|GB)$/i.exec(s.trim());
+  if (!m) {
+    process.stderr.write(`index-bench: cannot read the size ${s}; write e.g. 100MB or 1GB\n`);
+    process.exit(2);
+  }
+  return { label: s.trim(), bytes: Math.round(Number(m[1]) * UNITS[m[2].toUpperCase()]) };
+});
+const shared = path.join(repo, '../shared/corpora/tinyshakespeare.txt');
+const textFile = option('--text', fs.existsSync(shared) ? shared : path.join(repo, 'corpora/lighthouse.txt'));
+if (!fs.existsSync('/usr/bin/time')) {
+  process.stderr.write('index-bench: needs /usr/bin/time (apt-get install time)\n');
+  process.exit(2);
+}
+const bin = path.join(repo, 'bin/charnn.js');
+const lines = fs.readFileSync(textFile, 'utf8').split('\n').filter((l) => l.length > 0);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'charnn-index-bench-'));
+process.on('SIGINT', () => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  process.exit(130);
+});
+
+/** `bytes` of the text's lines in a seeded random order. */
+function writeCorpus(file, bytes) {
+  let s = 1;
+  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const fd = fs.openSync(file, 'w');
+  let written = 0;
+  while (written < bytes) {
+    const chunk = [];
+    let size = 0;
+    while (size < 1 << 20 && written + size < bytes) {
+      const line = lines[Math.floor(next() * lines.length)] + '\n';
+      chunk.push(line);
+      size += Buffer.byteLength(line);
+    }
+    fs.writeSync(fd, chunk.join(''));
+    written += size;
+  }
+  fs.closeSync(fd);
+}
+
+const rows = [];
+try {
+  for (const size of sizes) {
+    const corpus = path.join(dir, `corpus-${size.label}.txt`);
+    writeCorpus(corpus, size.bytes);
+    const ck = path.join(dir, `ck-${size.label}`);
+    const train = spawnSync(process.execPath, [bin, 'train', corpus, '--layers', '1', '--hidden', '8', '--max-iters', '1', '--threads', '1',
+      '--val-max-chars', '1000', '--no-index', '--checkpoint-dir', ck], { encoding: 'utf8' });
+    if (train.status !== 0) throw new Error(`train failed: ${train.stderr}`);
+    const run = spawnSync('/usr/bin/time', ['-v', process.execPath, bin, 'index', path.join(ck, 'latest.json')], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`index failed: ${run.stderr}`);
+    const field = (name) => new RegExp(`${name}: (.+)`).exec(run.stderr)?.[1].trim();
+    const [h, m, sec] = field('Elapsed \\(wall clock\\) time \\(h:mm:ss or m:ss\\)').split(':').map(Number).reverse().concat([0, 0]).slice(0, 3).reverse();
+    const chars = Number(/indexed (\d+) characters/.exec(run.stderr)[1]);
+    const indexSize = fs.statSync(path.join(ck, 'corpus.index')).size;
+    rows.push({
+      size: size.label, chars, wallSeconds: Number((h * 3600 + m * 60 + sec).toFixed(1)),
+      cpuSeconds: Number((Number(field('User time \\(seconds\\)')) + Number(field('System time \\(seconds\\)'))).toFixed(1)),
+      peakMB: Math.round(Number(field('Maximum resident set size \\(kbytes\\)')) / 1024), bytesPerChar: Number((indexSize / chars).toFixed(2)),
+    });
+    fs.rmSync(corpus);
+    fs.rmSync(ck, { recursive: true });
+  }
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+if (args.includes('--json')) process.stdout.write(JSON.stringify(rows) + '\n');
+else {
+  process.stdout.write('| corpus | characters | wall s | CPU s | peak MB | index bytes/char |\n|---|---|---|---|---|---|\n');
+  for (const r of rows) process.stdout.write(`| ${r.size} | ${r.chars} | ${r.wallSeconds} | ${r.cpuSeconds} | ${r.peakMB} | ${r.bytesPerChar} |\n`);
+}
