@@ -126,13 +126,17 @@ const historyPointSchema = z.object({
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex');
 
-/** See CorpusRecord: the files and docSep fields came with several inputs, skipped after them. */
+/**
+ * See CorpusRecord: the files and docSep fields came with several inputs, skipped after them. Runs
+ * from before read one file with no separator, so a missing docSep is null (none), here once for all
+ * readers of the record; so is "", which `--doc-sep none` recorded until the command line passed null.
+ */
 const corpusSchema = z.object({
   name: z.string(),
   chars: count,
   sha256: z.union([sha256, z.literal('')]),
   files: z.array(z.object({ path: z.string(), bytes: count, sha256 })).optional(),
-  docSep: z.string().nullable().optional(),
+  docSep: z.string().nullable().optional().transform((sep) => sep || null),
   skipped: z.array(z.string()).optional(),
 }) satisfies z.ZodType<CorpusRecord>;
 

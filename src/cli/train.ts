@@ -97,7 +97,8 @@ Examples:
         const done = await train({
           corpusPath: corpus,
           include: opts.include as string[] | undefined,
-          docSep: given('docSep') ? (opts.docSep as string | null) : undefined,
+          // commander stores the parser's null (--doc-sep none) as ''.
+          docSep: given('docSep') ? (opts.docSep as string) || null : undefined,
           checkpointDir: opts.checkpointDir as string | undefined,
           resume: opts.resume as string | true | undefined,
           initFrom: opts.initFrom as string | undefined,

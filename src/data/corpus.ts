@@ -6,7 +6,7 @@ import { describeChars, tokenArray, Vocab, type TokenArray } from './vocab.js';
 
 /**
  * What a checkpoint records of the corpus it was trained on, to refuse resuming on another one.
- * Runs from before several inputs have only name, chars and sha256 (one file, no separator).
+ * Runs from before several inputs recorded only name, chars and sha256 (one file, no separator).
  */
 export interface CorpusRecord {
   name: string;
@@ -20,8 +20,8 @@ export interface CorpusRecord {
   sha256: string;
   /** The documents in reading order (files that were skipped are not listed). */
   files?: CorpusFile[];
-  /** The character put between documents, or null for none. */
-  docSep?: string | null;
+  /** The character put between documents, or null for none (runs from before several inputs: none). */
+  docSep: string | null;
   /** Files found but not read (not text, unreadable), so that a resume can tell them from added ones. */
   skipped?: string[];
 }
@@ -65,7 +65,7 @@ export interface ReadOptions {
 export interface CorpusTokens {
   tokens: TokenArray;
   vocab: Vocab;
-  record: CorpusRecord & { files: CorpusFile[]; docSep: string | null };
+  record: CorpusRecord & { files: CorpusFile[] };
   /** Files found but not used: not text, unreadable, symlink loops. */
   skipped: SkippedFile[];
   /** With a given vocabulary: the characters outside it (distinct) and how often they occur; left out of the tokens. */
