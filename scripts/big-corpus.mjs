@@ -15,7 +15,9 @@
 //
 // --charnn names the checkouts whose bin/charnn.js runs (default this one, each built with npm run
 // build): with several, e.g. an older commit in a git worktree beside this one, each corpus is read by
-// each of them in turn, --rounds N times (default 1), so that they meet the same load on a shared machine.
+// each of them in turn, --rounds N times (default 1), so that they meet the same load on a shared machine,
+// and the table adds the CPU time (user + system) of each run, which the load disturbs less than the wall
+// clock.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -129,7 +131,8 @@ function measure(bin, corpus, checkpointDir) {
       const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1]);
       const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)/.exec(stderr)?.[1] ?? '';
       const wallSeconds = wall.split(':').reduce((sum, part) => sum * 60 + Number(part), 0);
-      resolve({ ...result, peakRssMb: rssKb / 1024, wallSeconds });
+      const cpu = (what) => Number(new RegExp(`${what} time \\(seconds\\): ([\\d.]+)`).exec(stderr)?.[1]);
+      resolve({ ...result, peakRssMb: rssKb / 1024, wallSeconds, cpuSeconds: cpu('User') + cpu('System') });
     });
   });
 }
@@ -139,8 +142,8 @@ try {
   if (!json) {
     const how = trainArgs.length > 0 ? `charnn train ${trainArgs.join(' ')}` : 'the default 2×128 LSTM, batch 32×64';
     process.stdout.write(`text: ${path.relative(repo, textFile)}, ${files} file(s) per corpus, ${iters} iterations of ${how}\n\n`);
-    process.stdout.write(`| ${compared ? 'charnn | ' : ''}corpus | read (s) | read MB/s | first iteration starts (s) | peak RSS (MB) | wall (s) |\n` +
-      `|${compared ? '---|' : ''}---|---|---|---|---|---|\n`);
+    process.stdout.write(`| ${compared ? 'charnn | ' : ''}corpus | read (s) | read MB/s | first iteration starts (s) | peak RSS (MB) | wall (s) |${compared ? ' CPU (s) |' : ''}\n` +
+      `|${compared ? '---|' : ''}---|---|---|---|---|---|${compared ? '---|' : ''}\n`);
   }
   for (const size of sizes) {
     const dir = path.join(temp, size.label);
@@ -154,7 +157,8 @@ try {
         if (json) process.stdout.write(JSON.stringify(row) + '\n');
         else {
           process.stdout.write(`| ${compared ? `${build.label} | ` : ''}${size.label}${files > 1 ? ` in ${files} files` : ''}${piped ? ' on standard input' : ''} | ` +
-            `${r.readSeconds.toFixed(1)} | ${row.readMBps.toFixed(0)} | ${r.startSeconds.toFixed(1)} | ${r.peakRssMb.toFixed(0)} | ${r.wallSeconds.toFixed(1)} |\n`);
+            `${r.readSeconds.toFixed(1)} | ${row.readMBps.toFixed(0)} | ${r.startSeconds.toFixed(1)} | ${r.peakRssMb.toFixed(0)} | ${r.wallSeconds.toFixed(1)} |` +
+            `${compared ? ` ${r.cpuSeconds.toFixed(1)} |` : ''}\n`);
         }
       }
     }

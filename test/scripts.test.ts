@@ -74,7 +74,7 @@ describe('scripts/big-corpus.mjs', () => {
     expect(r.code, r.stderr).toBe(0);
     const rows = r.stdout.trim().split('\n').map((line) => JSON.parse(line));
     expect(rows.map((row) => [row.charnn, row.corpus])).toEqual(Array.from({ length: 4 }, () => [checkout, '200KB']));
-    expect(rows.every((row) => row.chars > 0 && row.peakRssMb > 0)).toBe(true);
+    expect(rows.every((row) => row.chars > 0 && row.peakRssMb > 0 && row.cpuSeconds > 0)).toBe(true);
     expect((await script('big-corpus.mjs', ['--charnn', dir])).stderr).toBe(`big-corpus: there is no ${path.join(dir, 'bin/charnn.js')}; give --charnn the folder of a charnn checkout\n`);
   });
 });
