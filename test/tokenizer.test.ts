@@ -27,27 +27,37 @@ describe('the tokenizer', () => {
   /** Bytes that no UTF-8 text holds, each at the start of an invalid sequence. */
   const INVALID = [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82]];
 
-  it('gives the tokens and vocabulary of the kept documents\' text, for seeded mixes of scripts, skipped and empty documents', async () => {
+  /** The first index where two token arrays differ, or −1 (cheaper than a deep equality on millions). */
+  const firstDifference = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i;
+    return -1;
+  };
+
+  it('gives the tokens and vocabulary of the kept documents\' text, for seeded mixes of scripts, skipped and empty documents, short and past the early sort', async () => {
     const rng = new Rng(22);
     const int = (n: number) => Math.floor(rng.uniform() * n);
     // Letters from several ranges so that new characters often sort before ones already seen, and a
     // range of 300 so that a document can widen the tokens past Uint8 (and be skipped after doing so).
     const alphabet = [...'zyx \nabc', ...'éàü', ...'中文字', '😀', '🌊', '\r', DEFAULT_DOC_SEP];
     const wide = Array.from({ length: 300 }, (_, i) => String.fromCodePoint(0x400 + i));
-    for (let round = 0; round < 12; round++) {
+    for (let round = 0; round < 18; round++) {
+      // From round 12, documents of up to 1.3 million characters: the vocabulary is sorted early once a
+      // million tokens are in, within the first document or between two.
+      const long = round >= 12;
       const contents: Uint8Array[] = [];
       const kept: string[] = [];
       const docs = 1 + int(6);
       for (let d = 0; d < docs; d++) {
         const pool = int(4) === 0 ? wide : alphabet;
-        const text = Array.from({ length: int(40) }, () => pool[int(pool.length)]).join('');
+        const piece = Array.from({ length: int(40) }, () => pool[int(pool.length)]).join('');
+        const text = long ? piece.repeat(Math.ceil(int(1_300_000) / Math.max(piece.length, 1))) : piece;
         const invalid = text.length > 0 && int(3) === 0;
         const bytes = encoder.encode(text);
-        const cut = int(bytes.length + 1);
         // An invalid sequence put between two characters (at a character boundary of the text).
-        let at = cut;
+        let at = int(bytes.length + 1);
         while (at < bytes.length && (bytes[at] & 0xc0) === 0x80) at++;
-        const content = invalid ? Uint8Array.from([...bytes.subarray(0, at), ...INVALID[int(INVALID.length)], ...bytes.subarray(at)]) : bytes;
+        const bad = INVALID[int(INVALID.length)];
+        const content = invalid ? Buffer.concat([bytes.subarray(0, at), Uint8Array.from(bad), bytes.subarray(at)]) : bytes;
         contents.push(content);
         if (!invalid && text.length > 0) kept.push(text);
       }
@@ -56,10 +66,22 @@ describe('the tokenizer', () => {
       const c = await readCorpus(documents(`round-${round}`, contents));
       const text = kept.join(DEFAULT_DOC_SEP);
       const expected = Vocab.fromText(text);
+      const tokens = expected.encode(text);
       expect(c.vocab.chars, context).toEqual(expected.chars);
-      expect(c.tokens.constructor, context).toBe(expected.encode(text).constructor);
-      expect([...c.tokens], context).toEqual([...expected.encode(text)]);
+      expect(c.tokens.constructor, context).toBe(tokens.constructor);
+      expect(firstDifference(c.tokens, tokens), context).toBe(-1);
     }
+  });
+
+  it('takes back the characters of a document skipped after the early sort, in the first document or a later one', async () => {
+    // 4.5 MB: the first 4 MB chunk is decoded (and the vocabulary sorted) before the invalid byte is met.
+    const big = (chars: string) => Uint8Array.from([...encoder.encode(chars.repeat(1_500_000)), 0xff]);
+    const later = await readCorpus(documents('settle-later', ['zz', big('yxa'), 'zy']));
+    expect(later.vocab.chars).toEqual([DEFAULT_DOC_SEP, 'y', 'z']);
+    expect([...later.tokens]).toEqual([2, 2, 0, 2, 1]);
+    const first = await readCorpus(documents('settle-first', [big('cb'), 'ba']));
+    expect(first.vocab.chars).toEqual(['a', 'b']);
+    expect([...first.tokens]).toEqual([1, 0]);
   });
 
   it('narrows the tokens back when a skipped document had widened them, and forgets its characters', async () => {

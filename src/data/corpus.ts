@@ -76,6 +76,8 @@ export interface CorpusTokens {
 const MAX_TOKENS = 2 ** 32;
 const CHUNK_BYTES = 4 << 20;
 const BINARY_PROBE_BYTES = 8000;
+/** Tokens read before the vocabulary is sorted early (see Tokenizer); renumbering them takes about a millisecond. */
+const SETTLE_TOKENS = 1 << 20;
 
 /** Reads files, folders and `-` (see findInputs) into tokens in one streaming pass. */
 export async function readCorpus(args: readonly string[], options: ReadOptions & { include?: readonly string[] } = {}): Promise<CorpusTokens> {
@@ -278,13 +280,17 @@ class NotText extends Error {
  *
  * Without a given vocabulary, characters are numbered in order of arrival (so a skipped document takes
  * its new characters back by truncation) and the array widens from Uint8 to Uint16 to Uint32 as the
- * vocabulary grows; `finish` renumbers the tokens in code-point order in one pass.
+ * vocabulary grows; `finish` renumbers the tokens in code-point order in one pass. Text meets nearly all
+ * its characters early, so the vocabulary is also sorted once when the first SETTLE_TOKENS tokens are in
+ * (renumbering only those), which usually leaves that pass nothing to do.
  */
 class Tokenizer {
   /** code point → token, −1 when not (yet) in the vocabulary. */
   private readonly table = new Int32Array(0x110000).fill(-1);
-  /** Without a given vocabulary: token → code point, in order of arrival. */
-  private readonly codePoints: number[] = [];
+  /** Without a given vocabulary: token → code point, in order of arrival since the vocabulary was sorted. */
+  private codePoints: number[] = [];
+  /** Whether the vocabulary was sorted early (settle). */
+  private settled = false;
   private out: TokenArray;
   private n = 0;
   // Decoder state between chunks: continuation bytes still needed, the code point so far, the smallest
@@ -313,6 +319,7 @@ class Tokenizer {
 
   /** A document starts, after `separator` (a code point, or −1 for none) when documents came before. */
   beginDocument(separator: number): void {
+    this.settle();
     this.need = 0;
     this.unknownDoc = new Map();
     this.docStart = this.n;
@@ -400,6 +407,32 @@ class Tokenizer {
     this.need = need;
     this.cp = cp;
     this.min = min;
+    // Within the first document that has text, dropping it empties the vocabulary whatever its order.
+    if (this.docVocab === 0) this.settle();
+  }
+
+  /**
+   * Sorts the vocabulary so far, once, when SETTLE_TOKENS tokens are in, at a point where a rollback
+   * still works: between documents, or within the first one.
+   */
+  private settle(): void {
+    if (this.settled || this.fixed || this.n < SETTLE_TOKENS) return;
+    this.settled = true;
+    const rank = this.sortVocabulary();
+    if (rank) renumber(this.out.subarray(0, this.n), rank);
+  }
+
+  /** Sorts the vocabulary by code point: old token → new token, or null when none moves. */
+  private sortVocabulary(): Int32Array | null {
+    const sorted = [...this.codePoints].sort((a, b) => a - b);
+    if (sorted.every((cp, token) => cp === this.codePoints[token])) return null;
+    const rank = new Int32Array(sorted.length);
+    sorted.forEach((cp, token) => {
+      rank[this.table[cp]] = token;
+      this.table[cp] = token;
+    });
+    this.codePoints = sorted;
+    return rank;
   }
 
   /**
@@ -440,16 +473,12 @@ class Tokenizer {
    * is wider than the vocabulary needs (a document skipped after widening) or more than a quarter unused.
    */
   finish(): { tokens: TokenArray; vocab: Vocab } {
-    const sorted = this.fixed ? null : [...this.codePoints].sort((a, b) => a - b);
-    const vocab = this.fixed ?? Vocab.fromChars(sorted!.map((cp) => String.fromCodePoint(cp)));
+    const rank = this.fixed ? null : this.sortVocabulary();
+    const vocab = this.fixed ?? Vocab.fromChars(this.codePoints.map((cp) => String.fromCodePoint(cp)));
     const inPlace = tokenArray(vocab.size, 0).BYTES_PER_ELEMENT === this.out.BYTES_PER_ELEMENT && this.n >= this.out.length * 0.75;
     const tokens = inPlace ? this.out.subarray(0, this.n) : allocate(() => tokenArray(vocab.size, this.n));
     if (!inPlace) tokens.set(this.out.subarray(0, this.n));
-    if (sorted) {
-      const rank = new Int32Array(vocab.size);
-      sorted.forEach((cp, token) => (rank[this.table[cp]] = token));
-      if (rank.some((r, token) => r !== token)) renumber(tokens, rank);
-    }
+    if (rank) renumber(tokens, rank);
     return { tokens, vocab };
   }
 
