@@ -4,13 +4,20 @@
 // reports how long reading took, when the first iteration started, the peak resident memory and the wall
 // time. The temp folder is deleted afterwards (also on Ctrl-C).
 //
-//   node scripts/big-corpus.mjs [--sizes 100MB,1GB,4GB] [--files N] [--stdin] [--iters N] [--text FILE] [--train 'ARGS'] [--json]
+//   node scripts/big-corpus.mjs [--sizes 100MB,1GB,4GB] [--files N] [--stdin] [--iters N] [--text FILE] [--train 'ARGS']
+//                               [--charnn DIR,DIR… [--rounds N]] [--json]
 //
 // --files N splits each corpus into N files in a folder (default 1: one file); --stdin pipes the one
 // file to `charnn train -` instead of naming it; --train passes more
 // options to charnn train (the default model is the 2×128 LSTM, batch 32×64). The text defaults to
 // ../shared/corpora/tinyshakespeare.txt when it exists, else corpora/lighthouse.txt. Needs /usr/bin/time
 // (apt-get install time). Sizes are decimal: 1GB = 10⁹ bytes.
+//
+// --charnn names the checkouts whose bin/charnn.js runs (default this one, each built with npm run
+// build): with several, e.g. an older commit in a git worktree beside this one, each corpus is read by
+// each of them in turn, --rounds N times (default 1), so that they meet the same load on a shared machine,
+// and the table adds the CPU time (user + system) of each run, which the load disturbs less than the wall
+// clock.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,7 +31,7 @@ const option = (name, fallback) => {
   return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
 };
 if (args.includes('--help')) {
-  process.stdout.write("usage: node scripts/big-corpus.mjs [--sizes 100MB,1GB,4GB] [--files N] [--iters N] [--text FILE] [--stdin] [--train 'ARGS'] [--json]\n");
+  process.stdout.write("usage: node scripts/big-corpus.mjs [--sizes 100MB,1GB,4GB] [--files N] [--iters N] [--text FILE] [--stdin] [--train 'ARGS'] [--charnn DIR,DIR… [--rounds N]] [--json]\n");
   process.exit(0);
 }
 const UNITS = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9 };
@@ -47,6 +54,15 @@ if (piped && files !== 1) {
   process.exit(2);
 }
 const trainArgs = option('--train', '').split(' ').filter(Boolean);
+const builds = option('--charnn', repo).split(',').map((dir) => ({ label: dir, bin: path.resolve(dir, 'bin/charnn.js') }));
+const rounds = Number(option('--rounds', '1'));
+for (const build of builds) {
+  if (!fs.existsSync(build.bin)) {
+    process.stderr.write(`big-corpus: there is no ${build.bin}; give --charnn the folder of a charnn checkout\n`);
+    process.exit(2);
+  }
+}
+const compared = builds.length > 1;
 if (!fs.existsSync('/usr/bin/time')) {
   process.stderr.write('big-corpus: /usr/bin/time is missing; install it (apt-get install time)\n');
   process.exit(2);
@@ -85,11 +101,11 @@ function buildCorpus(dir, bytes, count) {
 }
 
 /** Runs charnn train under /usr/bin/time -v; times are seconds since the process was started. */
-function measure(corpus, checkpointDir) {
+function measure(bin, corpus, checkpointDir) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn('/usr/bin/time', [
-      '-v', process.execPath, path.join(repo, 'bin/charnn.js'), 'train', piped ? '-' : corpus, '--json',
+      '-v', process.execPath, bin, 'train', piped ? '-' : corpus, '--json',
       '--max-iters', String(iters), '--eval-every', String(iters), '--checkpoint-dir', checkpointDir, ...trainArgs,
     ], { stdio: [piped ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     if (piped) fs.createReadStream(corpus).pipe(child.stdin).on('error', () => {}); // EPIPE if charnn fails
@@ -115,7 +131,8 @@ function measure(corpus, checkpointDir) {
       const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1]);
       const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)/.exec(stderr)?.[1] ?? '';
       const wallSeconds = wall.split(':').reduce((sum, part) => sum * 60 + Number(part), 0);
-      resolve({ ...result, peakRssMb: rssKb / 1024, wallSeconds });
+      const cpu = (what) => Number(new RegExp(`${what} time \\(seconds\\): ([\\d.]+)`).exec(stderr)?.[1]);
+      resolve({ ...result, peakRssMb: rssKb / 1024, wallSeconds, cpuSeconds: cpu('User') + cpu('System') });
     });
   });
 }
@@ -125,21 +142,27 @@ try {
   if (!json) {
     const how = trainArgs.length > 0 ? `charnn train ${trainArgs.join(' ')}` : 'the default 2×128 LSTM, batch 32×64';
     process.stdout.write(`text: ${path.relative(repo, textFile)}, ${files} file(s) per corpus, ${iters} iterations of ${how}\n\n`);
-    process.stdout.write('| corpus | read (s) | read MB/s | first iteration starts (s) | peak RSS (MB) | wall (s) |\n|---|---|---|---|---|---|\n');
+    process.stdout.write(`| ${compared ? 'charnn | ' : ''}corpus | read (s) | read MB/s | first iteration starts (s) | peak RSS (MB) | wall (s) |${compared ? ' CPU (s) |' : ''}\n` +
+      `|${compared ? '---|' : ''}---|---|---|---|---|---|${compared ? '---|' : ''}\n`);
   }
   for (const size of sizes) {
     const dir = path.join(temp, size.label);
     buildCorpus(dir, size.bytes, files);
     const corpus = files === 1 ? path.join(dir, 'part-00000.txt') : dir;
-    const r = await measure(corpus, path.join(temp, `ckpt-${size.label}`));
-    fs.rmSync(dir, { recursive: true, force: true });
-    const row = { corpus: size.label, bytes: size.bytes, files, ...r, readMBps: size.bytes / 1e6 / r.readSeconds };
-    rows.push(row);
-    if (json) process.stdout.write(JSON.stringify(row) + '\n');
-    else {
-      process.stdout.write(`| ${size.label}${files > 1 ? ` in ${files} files` : ''}${piped ? ' on standard input' : ''} | ${r.readSeconds.toFixed(1)} | ${row.readMBps.toFixed(0)} | ` +
-        `${r.startSeconds.toFixed(1)} | ${r.peakRssMb.toFixed(0)} | ${r.wallSeconds.toFixed(1)} |\n`);
+    for (let round = 0; round < rounds; round++) {
+      for (const build of builds) {
+        const r = await measure(build.bin, corpus, path.join(temp, `ckpt-${size.label}-${rows.length}`));
+        const row = { ...(compared ? { charnn: build.label } : {}), corpus: size.label, bytes: size.bytes, files, ...r, readMBps: size.bytes / 1e6 / r.readSeconds };
+        rows.push(row);
+        if (json) process.stdout.write(JSON.stringify(row) + '\n');
+        else {
+          process.stdout.write(`| ${compared ? `${build.label} | ` : ''}${size.label}${files > 1 ? ` in ${files} files` : ''}${piped ? ' on standard input' : ''} | ` +
+            `${r.readSeconds.toFixed(1)} | ${row.readMBps.toFixed(0)} | ${r.startSeconds.toFixed(1)} | ${r.peakRssMb.toFixed(0)} | ${r.wallSeconds.toFixed(1)} |` +
+            `${compared ? ` ${r.cpuSeconds.toFixed(1)} |` : ''}\n`);
+        }
+      }
     }
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 } finally {
   cleanUp();

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCheckpoint } from '../src/checkpoint/format.js';
 import { describe as describeCheckpoint, summarize } from '../src/cli/info.js';
 import { Sampler } from '../src/sample/sampler.js';
@@ -177,5 +177,69 @@ describe('checkpoint fuzzing', () => {
         if (r.code === 2) expect(r.stderr, context).toMatch(args[0] === 'train' ? /(^|\n)charnn: [^\n]+\n$/ : /^charnn: [^\n]+\n$/);
       }
     }
+  });
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+// Two mutants the fuzzing found: a value nested a million arrays deep, and vocabulary entries that are
+// not one character. Each is refused by `info` and `sample` with exit 2 and one line that names the
+// field and what to do.
+
+/** `info` and `sample` on the checkpoint text both exit 2 with one line matching `message`. */
+async function expectRefused(name: string, text: string, message: RegExp): Promise<void> {
+  fs.writeFileSync(path.join(dir, name), text);
+  for (const args of [['info', name], ['sample', '--checkpoint', name, '--length', '10', '--seed', '1']]) {
+    const r = await charnn(args, dir);
+    const context = `charnn ${args[0]} ${name}: exit ${r.code}\n${r.stderr.slice(0, 500)}`;
+    expect(r.code, context).toBe(2);
+    expect(r.stdout, context).toBe('');
+    expect(hasStackTrace(r.stderr), context).toBe(false);
+    expect(r.stderr, context).toMatch(message);
+    expect(r.stderr.split('\n'), context).toHaveLength(2); // one line and its newline
+  }
+}
+
+describe('a checkpoint with a value nested a million arrays deep', () => {
+  const DEEP = `${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`;
+  const cases: [string, (doc: { [key: string]: any }) => void][] = [
+    ['config.seed', (doc) => (doc.config.seed = 'DEEP')],
+    ['training.history[0].seconds', (doc) => (doc.training.history[0].seconds = 'DEEP')],
+    ['training.corpus.docSep', (doc) => (doc.training.corpus.docSep = 'DEEP')],
+  ];
+
+  it.each(cases)('in %s is refused in one line naming the field (info and sample), not a stack overflow', async (field, change) => {
+    const doc = JSON.parse(base);
+    change(doc);
+    const text = JSON.stringify(doc).replace('"DEEP"', DEEP);
+    const quoted = field.replace(/[.[\]]/g, (c) => `\\${c}`);
+    await expectRefused(`deep-${field}.json`, text,
+      new RegExp(`^charnn: deep-${quoted}\\.json: "${quoted}": .*\\(found \\[{40}…\\); fix it or use another checkpoint\\n$`));
+  });
+});
+
+describe('a checkpoint whose vocabulary entry is not exactly one code point', () => {
+  const cases: [string, string, string][] = [
+    ['a lone surrogate', '\ud800', '"\\\\ud800" \\(a lone surrogate, half of a UTF-16 pair\\)'],
+    ['the other half alone', '\udfff', '"\\\\udfff" \\(a lone surrogate, half of a UTF-16 pair\\)'],
+    ['a base letter and a combining mark', 'e\u0301', '"e\\\\u0301" \\(2 code points\\)'],
+    ['two characters', 'ab', '"ab" \\(2 code points\\)'],
+    ['an emoji and a variation selector', '\u2764\ufe0f', '"❤\\\\ufe0f" \\(2 code points\\)'],
+  ];
+
+  it.each(cases)('(%s) is refused in one line naming the entry (info and sample), not sampled from', async (what, entry, shown) => {
+    const doc = JSON.parse(base);
+    doc.vocab[3] = entry;
+    await expectRefused(`vocab-${what.replace(/ /g, '-')}.json`, JSON.stringify(doc),
+      new RegExp(`^charnn: vocab-[a-z-]+\\.json: "vocab\\[3\\]" must be one character, found ${shown}; use another checkpoint\\n$`));
+  });
+
+  it('an astral character (two UTF-16 units, one code point) is still one character', async () => {
+    const doc = JSON.parse(base);
+    doc.vocab[3] = '\u{1F98A}';
+    fs.writeFileSync(path.join(dir, 'fox.json'), JSON.stringify(doc));
+    const r = await charnn(['info', 'fox.json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/vocabulary .*🦊/);
   });
 });

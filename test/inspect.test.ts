@@ -15,8 +15,9 @@ describe('activations(checkpoint, text)', () => {
     const trace = await activations(ckpt, 'ab a');
     const z = bias.reduce((s, b) => s + Math.exp(b), 0);
     const p = (c: string) => Math.exp(bias[VOCAB.indexOf(c)]) / z;
-    expect(trace.chars.map((a) => a.char)).toEqual(['a', 'b', ' ', 'a']);
-    for (const a of trace.chars) {
+    const chars = Array.from({ length: trace.length }, (_, i) => trace.at(i));
+    expect(chars.map((a) => a.char)).toEqual(['a', 'b', ' ', 'a']);
+    for (const a of chars) {
       expect(a.surprisal).toBeCloseTo(-Math.log2(p(a.char)), 5);
       expect(a.top.map((g) => g.char)).toEqual(['a', 'b', ' ', '"', 'A']); // biases 2, 1.5, 1, 0.5, 0.2
       expect(a.top[0].prob).toBeCloseTo(p('a'), 6);
@@ -44,11 +45,11 @@ describe('activations(checkpoint, text)', () => {
       const row = heap.subarray(logits, logits + VOCAB.length);
       const max = Math.max(...row);
       const z = row.reduce((s, v) => s + Math.exp(v - max), 0);
-      expect(trace.chars[i].surprisal).toBeCloseTo(-Math.log2(Math.exp(row[vocab.indexOf(char)] - max) / z), 4);
+      expect(trace.at(i).surprisal).toBeCloseTo(-Math.log2(Math.exp(row[vocab.indexOf(char)] - max) / z), 4);
       step(vocab.indexOf(char));
       model.layers.forEach((layer, l) => {
-        expect([...trace.chars[i].h[l]]).toEqual([...heap.subarray(layer.states[0].base, layer.states[0].base + 8)]);
-        expect([...trace.chars[i].c![l]]).toEqual([...heap.subarray(layer.states[1].base, layer.states[1].base + 8)]);
+        expect([...trace.at(i).h[l]]).toEqual([...heap.subarray(layer.states[0].base, layer.states[0].base + 8)]);
+        expect([...trace.at(i).c![l]]).toEqual([...heap.subarray(layer.states[1].base, layer.states[1].base + 8)]);
       });
     });
   });
@@ -56,17 +57,17 @@ describe('activations(checkpoint, text)', () => {
   it('per-character h and c are views into one [N, H] array per layer', async () => {
     const trace = traceActivations(handMadeCheckpoint(VOCAB, { randomWeights: 0.5 }), 'abc');
     expect(trace.h[0].length).toBe(3 * 8);
-    expect(trace.chars[2].h[0].buffer).toBe(trace.h[0].buffer);
-    expect(trace.chars[2].h[0].byteOffset).toBe(2 * 8 * 4);
-    expect(trace.chars[1].c![0][3]).toBe(trace.c![0][8 + 3]);
+    expect(trace.at(2).h[0].buffer).toBe(trace.h[0].buffer);
+    expect(trace.at(2).h[0].byteOffset).toBe(2 * 8 * 4);
+    expect(trace.at(1).c![0][3]).toBe(trace.c![0][8 + 3]);
   });
 
   it('a GRU or RNN has only h', async () => {
     for (const cell of ['gru', 'rnn'] as const) {
       const trace = traceActivations(handMadeCheckpoint(VOCAB, { randomWeights: 0.5, model: { cell } }), 'abc');
       expect(trace.c).toBeNull();
-      expect(trace.chars[0].c).toBeNull();
-      expect(trace.chars[0].h[0].length).toBe(8);
+      expect(trace.at(0).c).toBeNull();
+      expect(trace.at(0).h[0].length).toBe(8);
     }
   });
 
@@ -132,5 +133,29 @@ describe('detectors', () => {
     expect(shownStates(lstm)[0][5]).toBeCloseTo(Math.tanh(lstm.c![0][5]), 6);
     const gru = traceActivations(handMadeCheckpoint(VOCAB, { randomWeights: 2, model: { cell: 'gru' } }), 'abcabc');
     expect(shownStates(gru)[0]).toBe(gru.h[0]);
+  });
+});
+
+describe('the activation trace', () => {
+  it('holds every value once, in flat arrays, and builds one character\'s object on demand with at(i)', () => {
+    const trace = traceActivations(handMadeCheckpoint(VOCAB, { randomWeights: 0.5, model: { layers: 2 } }), 'a(b)c.', { topK: 3 });
+    const N = 6, H = 8;
+    expect(trace.length).toBe(N);
+    expect('chars' in trace).toBe(false);
+    expect([trace.surprisal.length, trace.tokens.length, trace.topTokens.length, trace.topProbs.length, trace.h[1].length]).toEqual([N, N, N * 3, N * 3, N * H]);
+    for (let i = 0; i < N; i++) {
+      const a = trace.at(i);
+      expect(a.char).toBe('a(b)c.'[i]);
+      expect(a.char).toBe(trace.vocab[trace.tokens[i]]);
+      expect(a.surprisal).toBe(trace.surprisal[i]);
+      expect(a.top).toEqual([0, 1, 2].map((r) => ({ char: VOCAB[trace.topTokens[i * 3 + r]], prob: trace.topProbs[i * 3 + r] })));
+      expect(a.top[0].prob).toBeGreaterThanOrEqual(a.top[1].prob);
+      expect(a.h[1].buffer).toBe(trace.h[1].buffer);
+      expect(a.c![0].byteOffset).toBe(i * H * 4);
+    }
+    expect(trace.at(-1)).toEqual(trace.at(N - 1));
+    for (const outside of [N, -N - 1, 1.5]) expect(() => trace.at(outside)).toThrow(RangeError);
+    // A copy with other fields (as viz makes when it reports unknown characters) still reads the same arrays.
+    expect({ ...trace, unknownChars: 2 }.at(2)).toEqual(trace.at(2));
   });
 });

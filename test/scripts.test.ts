@@ -66,4 +66,15 @@ describe('scripts/big-corpus.mjs', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^\| 200KB on standard input \| \d+\.\d \| \d+ \| \d+\.\d \| \d+ \| \d+\.\d \|$/m);
   });
+
+  it.skipIf(!fs.existsSync('/usr/bin/time'))('--charnn runs each of several checkouts on the same corpus in turn, --rounds times (skipped where /usr/bin/time is absent)', async () => {
+    const checkout = path.resolve(SCRIPTS, '..');
+    const r = await script('big-corpus.mjs', ['--sizes', '200KB', '--charnn', `${checkout},${checkout}`, '--rounds', '2', '--iters', '1', '--json',
+      '--train', '--layers 1 --hidden 16 --val-max-chars 1000']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = r.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(rows.map((row) => [row.charnn, row.corpus])).toEqual(Array.from({ length: 4 }, () => [checkout, '200KB']));
+    expect(rows.every((row) => row.chars > 0 && row.peakRssMb > 0 && row.cpuSeconds > 0)).toBe(true);
+    expect((await script('big-corpus.mjs', ['--charnn', dir])).stderr).toBe(`big-corpus: there is no ${path.join(dir, 'bin/charnn.js')}; give --charnn the folder of a charnn checkout\n`);
+  });
 });

@@ -62,8 +62,8 @@ describe.skipIf(missing !== null)('the viz page in a real browser (Chromium)', {
 
   it('shades every character by its surprisal', async () => {
     const shown = await colours('surprise-text', 400);
-    const expected = trace.chars.slice(0, 400).map((a) =>
-      palette('surprise').background[Math.min(255, Math.round((Math.round(a.surprisal * 1000) / 1000 / SURPRISE_MAX_BITS) * 255))]);
+    const expected = Array.from(trace.surprisal.subarray(0, 400), (surprisal) =>
+      palette('surprise').background[Math.min(255, Math.round((Math.round(surprisal * 1000) / 1000 / SURPRISE_MAX_BITS) * 255))]);
     expect(shown.map(hex)).toEqual(expected);
     expect(new Set(expected).size).toBeGreaterThan(10);
   });
@@ -77,9 +77,9 @@ describe.skipIf(missing !== null)('the viz page in a real browser (Chromium)', {
       guesses: [...el.querySelectorAll('tr.guess')].map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent)),
     }));
     expect(tip.hidden).toBe(false);
-    expect(tip.head).toContain(`${(Math.round(trace.chars[7].surprisal * 1000) / 1000).toFixed(2)} bits`); // the page holds millibits
+    expect(tip.head).toContain(`${(Math.round(trace.at(7).surprisal * 1000) / 1000).toFixed(2)} bits`); // the page holds millibits
     const name = (c: string) => (c === ' ' ? 'space' : c === '\n' ? '↵ newline' : c);
-    expect(tip.guesses).toEqual(trace.chars[7].top.map((g) => [name(g.char), `${(Math.round(g.prob * 65535) / 65535 * 100).toFixed(1)}%`]));
+    expect(tip.guesses).toEqual(trace.at(7).top.map((g) => [name(g.char), `${(Math.round(g.prob * 65535) / 65535 * 100).toFixed(1)}%`]));
   });
 
   it('colours the text by a cell; clicking a detector colours it by the detector\'s cell', async () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { CorpusRecord } from '../data/corpus.js';
+import { describeChars, notOneCharacter } from '../data/vocab.js';
 import { describeParams, type ModelConfig } from '../model/model.js';
 import { modelSchema, trainingConfigSchema, type TrainingConfig } from './options.js';
 import { UsageError } from '../util/errors.js';
@@ -63,13 +64,17 @@ const historyPointSchema = z.object({
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex');
 
-/** See CorpusRecord: the files and docSep fields came with several inputs, skipped after them. */
+/**
+ * See CorpusRecord: the files and docSep fields came with several inputs, skipped after them. Runs
+ * from before read one file with no separator, so a missing docSep is null (none), here once for all
+ * readers of the record; so is "", which `--doc-sep none` recorded until the command line passed null.
+ */
 const corpusSchema = z.object({
   name: z.string(),
   chars: count,
   sha256: z.union([sha256, z.literal('')]),
   files: z.array(z.object({ path: z.string(), bytes: count, sha256 })).optional(),
-  docSep: z.string().nullable().optional(),
+  docSep: z.string().nullable().optional().transform((sep) => sep || null),
   skipped: z.array(z.string()).optional(),
 }) satisfies z.ZodType<CorpusRecord>;
 
@@ -208,8 +213,8 @@ export function parseCheckpoint(text: string, source: string): Checkpoint {
   const damaged = (problem: string): never => fail(`${problem}; use another checkpoint`);
 
   if (vocab.length !== model.vocabSize) fail(`"vocab" has ${vocab.length} characters, "model.vocabSize" says ${model.vocabSize}`);
-  const notOne = vocab.findIndex((c) => [...c].length !== 1);
-  if (notOne >= 0) fail(`"vocab[${notOne}]" must be one character (found ${JSON.stringify(vocab[notOne])})`);
+  const notOne = vocab.findIndex((c) => notOneCharacter(c) !== null);
+  if (notOne >= 0) damaged(`"vocab[${notOne}]" must be one character, found ${describeChars([vocab[notOne]])} (${notOneCharacter(vocab[notOne])})`);
   if (new Set(vocab).size !== vocab.length) fail('"vocab" lists a character twice');
   checkTraining(training, config, fail);
 
@@ -282,7 +287,25 @@ function checkTensors(tensors: ReadonlyMap<string, Tensor>, model: ModelConfig, 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const field = issue.path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i > 0 ? '.' : ''}${String(key)}`)).join('');
   if (issue.code === 'invalid_type' && issue.input === undefined) return `"${field}" is missing`;
-  let found = JSON.stringify(issue.input) ?? String(issue.input);
+  let found = jsonPrefix(issue.input, 40);
   if (found.length > 40) found = `${found.slice(0, 40)}…`;
   return `"${field}": ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)} (found ${found})`;
+}
+
+/**
+ * The value as JSON, or its first `limit` characters and more when it is longer. Only that much is
+ * walked, so a value nested a million arrays deep (which JSON.stringify would overflow the stack on)
+ * costs no more than a short one.
+ */
+function jsonPrefix(value: unknown, limit: number): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? String(value);
+  const array = Array.isArray(value);
+  let json = array ? '[' : '{';
+  for (const key in value) {
+    if (json.length > limit) return json;
+    if (json.length > 1) json += ',';
+    if (!array) json += `${JSON.stringify(key)}:`;
+    json += jsonPrefix((value as Record<string, unknown>)[key], limit - json.length);
+  }
+  return json + (array ? ']' : '}');
 }

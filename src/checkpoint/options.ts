@@ -110,7 +110,7 @@ export const TRAINING_OPTIONS = {
   /** Runs before the option recorded no samples. */
   sampleEvery: option({
     flag: '--sample-every <evals>', help: 'print and record in the checkpoint a 300-character sample every this many evaluations (0: never)',
-    expects: 'a whole number, 0 (off) or more', read: readInt, schema: values.count, before: 0, resumable: true,
+    expects: 'a whole number, 0 or more', read: readInt, schema: values.count, before: 0, resumable: true,
   }),
 };
 

@@ -15,14 +15,16 @@ function checked<T>(read: TextReader, schema: z.ZodType<T>, expects: string): (v
   };
 }
 
-/** Stands for null in commander, which would turn a parsed null into '' (`--val-max-chars all`). */
+/** Stands for null in commander, which would turn a parsed null into '' (`--val-max-chars all`, `--doc-sep none`). */
 const NULL = Symbol('null');
 
-/** The parser of a training option from its table entry; optionValue gives back what it parsed. */
-export function optionParser(spec: OptionSpec): (value: string) => unknown {
-  const parse = checked(spec.read, spec.schema, spec.expects);
+/** A parser whose null survives commander; optionValue gives back what it parsed. */
+export function keepingNull<T>(parse: (value: string) => T): (value: string) => T | typeof NULL {
   return (value) => parse(value) ?? NULL;
 }
+
+/** The parser of a training option from its table entry. */
+export const optionParser = (spec: OptionSpec): ((value: string) => unknown) => keepingNull(checked(spec.read, spec.schema, spec.expects));
 
 export const optionValue = (value: unknown): unknown => (value === NULL ? null : value);
 

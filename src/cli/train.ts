@@ -5,7 +5,7 @@ import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js'
 import type { ModelConfig } from '../model/model.js';
 import { train } from '../train/trainer.js';
 import { DEFAULT_DOC_SEP } from '../data/corpus.js';
-import { choice, documentSeparator, optionParser, optionValue, positiveInt, repeatable } from './options.js';
+import { choice, documentSeparator, keepingNull, optionParser, optionValue, positiveInt, repeatable } from './options.js';
 import { jsonDisplay, progressDisplay } from './progress.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -28,7 +28,7 @@ export function registerTrain(program: Command): void {
   for (const { option } of tableOptions) command.addOption(option);
   command
     .addOption(new Option('--include <glob>', "only files under the folders that match, e.g. '*.md' or 'poems/**'; repeatable").argParser(repeatable))
-    .addOption(new Option('--doc-sep <char>', "the character put between documents (files), or none").argParser(documentSeparator).default(DEFAULT_DOC_SEP, "'\\x1e'"))
+    .addOption(new Option('--doc-sep <char>', "the character put between documents (files), or none").argParser(keepingNull(documentSeparator)).default(DEFAULT_DOC_SEP, "'\\x1e'"))
     .addOption(new Option('--checkpoint-dir <dir>', 'where latest.json and best.json go (default: checkpoints/<corpus name>, or with --resume <file> that file\'s folder)'))
     .addOption(new Option('--resume [checkpoint]', 'continue the run in the checkpoint folder, or from this checkpoint'))
     .addOption(new Option('--init-from <checkpoint>', 'start a new run from these weights (fine-tuning)'))
@@ -77,7 +77,7 @@ Examples:
         const done = await train({
           corpusPath: corpus,
           include: opts.include as string[] | undefined,
-          docSep: given('docSep') ? (opts.docSep as string | null) : undefined,
+          docSep: given('docSep') ? (optionValue(opts.docSep) as string | null) : undefined,
           checkpointDir: opts.checkpointDir as string | undefined,
           resume: opts.resume as string | true | undefined,
           initFrom: opts.initFrom as string | undefined,

@@ -28,17 +28,11 @@ export interface PageInput {
  */
 export async function renderPage(input: PageInput): Promise<string> {
   const { trace, ckpt } = input;
-  const N = trace.chars.length, H = trace.hiddenSize, K = trace.chars[0].top.length;
-  const vocab = ckpt.vocab;
-  const tokenOf = new Map(vocab.map((c, i) => [c, i]));
-  const topTokens = new Uint16Array(N * K), topProbs = new Uint16Array(N * K), surprisal = new Uint16Array(N);
-  trace.chars.forEach((a, i) => {
-    surprisal[i] = Math.min(65535, Math.round(a.surprisal * 1000)); // millibits
-    a.top.forEach((g, r) => {
-      topTokens[i * K + r] = tokenOf.get(g.char)!;
-      topProbs[i * K + r] = Math.round(g.prob * 65535);
-    });
-  });
+  const N = trace.length, H = trace.hiddenSize, K = trace.topK;
+  const vocab = trace.vocab;
+  const surprisal = Uint16Array.from(trace.surprisal, (bits) => Math.min(65535, Math.round(bits * 1000))); // millibits
+  const topTokens = Uint16Array.from(trace.topTokens);
+  const topProbs = Uint16Array.from(trace.topProbs, (p) => Math.round(p * 65535));
   const t = ckpt.training;
   const data = {
     model: `${ckpt.model.layers}×${H} ${ckpt.model.cell.toUpperCase()}`,
@@ -115,7 +109,7 @@ function facts(input: PageInput): string[] {
     `corpus <b>${escapeHtml(t.corpus.name)}</b>`,
     `iteration <b>${t.iteration}</b>`,
     `validation loss <b>${t.bestValLoss !== null ? `${t.bestValLoss.toFixed(4)} nats (${(t.bestValLoss / Math.LN2).toFixed(3)} bits)/char` : '–'}</b>`,
-    `this text <b>${trace.bitsPerChar.toFixed(3)} bits/char</b> over ${trace.chars.length} characters (${escapeHtml(input.source)})`,
+    `this text <b>${trace.bitsPerChar.toFixed(3)} bits/char</b> over ${trace.length} characters (${escapeHtml(input.source)})`,
   ];
   if (trace.unknownChars > 0) out.push(`${trace.unknownChars} unknown characters skipped`);
   out.push(`checkpoint <code>${escapeHtml(input.checkpointFile)}</code>`);

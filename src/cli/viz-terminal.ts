@@ -38,14 +38,14 @@ function visible(char: string): string {
 export function colouredText(trace: ActivationTrace, cell: ShownCell | null, level: 1 | 2 | 3, columns: number): string {
   const chalk = new Chalk({ level });
   const paint = (rgb: Rgb, text: string) => chalk.bgRgb(...rgb).rgb(...inkOn(rgb))(text);
-  const colourAt = (i: number): Rgb => (cell ? cellColour(cell.values[i]) : surpriseColour(trace.chars[i].surprisal));
+  const colourAt = (i: number): Rgb => (cell ? cellColour(cell.values[i]) : surpriseColour(trace.surprisal[i]));
   const legend = cell
     ? `layer ${cell.layer} cell ${cell.cell}, ${cell.label}: ` + [-1, -0.5, 0, 0.5, 1].map((v) => paint(cellColour(v), ` ${v > 0 ? '+' : v < 0 ? '−' : ''}${Math.abs(v)} `)).join('')
     : 'surprise, bits: ' + [0, 2, 4, 6, SURPRISE_MAX_BITS].map((b) => paint(surpriseColour(b), ` ${b}${b === SURPRISE_MAX_BITS ? '+' : ''} `)).join('');
-  const lines = [`${legend}  ${trace.bitsPerChar.toFixed(3)} bits/char over ${trace.chars.length} characters`];
+  const lines = [`${legend}  ${trace.bitsPerChar.toFixed(3)} bits/char over ${trace.length} characters`];
   let line = '', width = 0;
-  trace.chars.forEach((a, i) => {
-    const sign = visible(a.char);
+  [...trace.text].forEach((char, i) => {
+    const sign = visible(char);
     const w = Math.max(1, stringWidth(sign));
     if (width + w > columns) {
       lines.push(line);
@@ -53,7 +53,7 @@ export function colouredText(trace: ActivationTrace, cell: ShownCell | null, lev
     }
     line += paint(colourAt(i), sign);
     width += w;
-    if (a.char === '\n') {
+    if (char === '\n') {
       lines.push(line);
       (line = ''), (width = 0);
     }
@@ -66,7 +66,7 @@ export function colouredText(trace: ActivationTrace, cell: ShownCell | null, lev
 export function plainTable(trace: ActivationTrace, cell: ShownCell | null): string {
   const quote = (c: string) => JSON.stringify(c);
   const header = ['char'.padEnd(6), '   bits', ...(cell ? [`${cell.layer}:${cell.cell}`.padStart(7)] : []), '  next: top guesses'];
-  const rows = trace.chars.map((a, i) => [
+  const rows = Array.from({ length: trace.length }, (_, i) => trace.at(i)).map((a, i) => [
     quote(a.char).padEnd(6),
     a.surprisal.toFixed(2).padStart(7),
     ...(cell ? [cell.values[i].toFixed(3).padStart(7)] : []),

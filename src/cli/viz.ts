@@ -75,7 +75,7 @@ Examples:
         await writeStdout(level > 0 ? colouredText(trace, cell, level as 1 | 2 | 3, process.stdout.columns || 100) : plainTable(trace, cell));
         return;
       }
-      const detections = detectCells(textFeatures(trace.chars.map((a) => a.char)), states, trace.hiddenSize);
+      const detections = detectCells(textFeatures([...trace.text]), states, trace.hiddenSize);
       const strongest = detections.flatMap((d) => d.cells).sort((a, b) => Math.abs(b.r) - Math.abs(a.r))[0];
       const page = await renderPage({
         trace, states, stateLabel, detections, saturated: saturatedCells(states, trace.hiddenSize),
@@ -86,7 +86,7 @@ Examples:
       } catch (err) {
         throw new RuntimeFailure(`cannot write ${opts.out}: ${(err as Error).message}`);
       }
-      process.stderr.write(`wrote ${opts.out} (${compact(Buffer.byteLength(page))} bytes): ${trace.chars.length} characters, ${trace.bitsPerChar.toFixed(3)} bits/char\n`);
+      process.stderr.write(`wrote ${opts.out} (${compact(Buffer.byteLength(page))} bytes): ${trace.length} characters, ${trace.bitsPerChar.toFixed(3)} bits/char\n`);
     });
 }
 

@@ -31,7 +31,7 @@ export function corpusChange(recorded: CorpusRecord, current: CorpusRecord & { f
   const modified = recorded.files.filter((f) => now.has(f.path) && now.get(f.path)!.sha256 !== f.sha256).map((f) => f.path);
   const changes = describe(added, removed, modified);
   if (changes) return changes;
-  if ((recorded.docSep ?? null) !== current.docSep) return 'the document separator (--doc-sep) differs';
+  if (recorded.docSep !== current.docSep) return 'the document separator (--doc-sep) differs';
   return 'the same files are read in another order';
 }
 

@@ -27,8 +27,9 @@ export class Vocab {
     if (chars.length === 0) throw new RuntimeFailure('the vocabulary is empty');
     const seen = new Map<string, number>();
     chars.forEach((c, token) => {
-      if (!isOneCodePoint(c)) {
-        throw new RuntimeFailure(`vocabulary entry ${token} (${typeof c === 'string' ? quoteChar(c) : String(c)}) is not a single character`);
+      const problem = notOneCharacter(c);
+      if (problem !== null) {
+        throw new RuntimeFailure(`vocabulary entry ${token} (${typeof c === 'string' ? quoteChar(c) : String(c)}) is not a single character (${problem})`);
       }
       const earlier = seen.get(c);
       if (earlier !== undefined) throw new RuntimeFailure(`vocabulary entries ${earlier} and ${token} are both ${quoteChar(c)}`);
@@ -43,7 +44,7 @@ export class Vocab {
 
   /** The token of a character (one code point), or -1. */
   indexOf(char: string): number {
-    if (!isOneCodePoint(char)) return -1;
+    if (notOneCharacter(char) !== null) return -1;
     return this.index.get(char.codePointAt(0)!) ?? -1;
   }
 
@@ -132,9 +133,18 @@ function forEachCodePoint(text: string, visit: (codePoint: number) => void): voi
   }
 }
 
-function isOneCodePoint(char: unknown): char is string {
-  if (typeof char !== 'string' || char.length === 0) return false;
-  return char.length === (char.codePointAt(0)! > 0xffff ? 2 : 1);
+/**
+ * Why a vocabulary entry is not one character, or null when it is: exactly one Unicode code point that is
+ * not a surrogate (a lone surrogate is half of a UTF-16 pair, no character; "e\u0301" is two code points).
+ */
+export function notOneCharacter(entry: unknown): string | null {
+  if (typeof entry !== 'string') return 'not a string';
+  if (entry.length === 0) return 'empty';
+  const first = entry.codePointAt(0)!;
+  const units = first > 0xffff ? 2 : 1;
+  if (entry.length > units) return `${[...entry].length} code points`;
+  if (first >= 0xd800 && first <= 0xdfff) return 'a lone surrogate, half of a UTF-16 pair';
+  return null;
 }
 
 /** An array of `length` tokens of the smallest unsigned type that holds `vocabSize` distinct ones. */

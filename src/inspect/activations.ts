@@ -1,7 +1,7 @@
 import type { Checkpoint } from '../checkpoint/format.js';
 import { loadCheckpoint } from '../checkpoint/store.js';
 import { modelFromCheckpoint } from '../checkpoint/weights.js';
-import { Vocab } from '../data/vocab.js';
+import { Vocab, type TokenArray } from '../data/vocab.js';
 import { defaultBackend, type BackendName } from '../kernels/index.js';
 import type { CellType } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
@@ -18,7 +18,7 @@ export interface Guess {
   prob: number;
 }
 
-/** What the model did at one character of the text. */
+/** What the model did at one character of the text: ActivationTrace.at(i). */
 export interface CharActivation {
   char: string;
   /** −log2 of the probability the model gave this character before reading it, in bits. */
@@ -31,24 +31,43 @@ export interface CharActivation {
   c: Float32Array[] | null;
 }
 
+/**
+ * The run over a text, held once as one flat array per quantity (row i for character i); `at(i)` gives
+ * one character's view as an object.
+ */
 export interface ActivationTrace {
   cell: CellType;
   layers: number;
   hiddenSize: number;
   /** The characters the model read, in order: the text without the ones outside its vocabulary. */
   text: string;
-  chars: CharActivation[];
+  /** How many characters: N. */
+  length: number;
+  /** The model's vocabulary: `tokens` and `topTokens` are indices into it. */
+  vocab: readonly string[];
+  /** The text as tokens [N]: character i is vocab[tokens[i]]. */
+  tokens: TokenArray;
   /** Mean surprisal over the text, bits per character. */
   bitsPerChar: number;
+  /** Surprisal of every character, bits [N]. */
+  surprisal: Float32Array;
+  /** Guesses kept per character: the `topK` option, at most the vocabulary's size. */
+  topK: number;
+  /** After each character, the most likely next tokens [N, topK], most likely first, and their probabilities [N, topK]. */
+  topTokens: Int32Array;
+  topProbs: Float64Array;
   /** Per layer, h for every character: [N, H], row i after character i. */
   h: Float32Array[];
   /** Per layer, c for every character [N, H] (LSTM only). */
   c: Float32Array[] | null;
-  /** Surprisal of every character, bits [N]. */
-  surprisal: Float32Array;
   /** Occurrences of characters outside the vocabulary, left out, and those characters, distinct. */
   unknownChars: number;
   unknown: string[];
+  /**
+   * Character i (from the end when negative, as Array.prototype.at) as one object, made on each call
+   * from the arrays above; a RangeError outside the text.
+   */
+  at(i: number): CharActivation;
 }
 
 /** Characters per forward: the input products run for a chunk at once, the recurrence step by step. */
@@ -61,7 +80,7 @@ const CHUNK = 64;
  * is scored too. Characters the model does not know are left out and reported.
  *
  *     const trace = await activations('checkpoints/lighthouse/best.json', 'Monday, fog.');
- *     trace.chars[3].top; // [{ char: 'a', prob: 0.61 }, …]
+ *     trace.at(3).top; // [{ char: 'a', prob: 0.61 }, …]
  */
 export async function activations(checkpoint: Checkpoint | string, text: string, options: ActivationOptions = {}): Promise<ActivationTrace> {
   const ckpt = typeof checkpoint === 'string' ? await loadCheckpoint(checkpoint) : checkpoint;
@@ -114,19 +133,22 @@ export function traceActivations(ckpt: Checkpoint, text: string, options: Activa
     model.carryState();
   }
 
-  const chars = [...known];
   let totalBits = 0;
   for (let i = 0; i < N; i++) totalBits += surprisal[i];
-  return {
-    cell, layers: L, hiddenSize: H, text: known,
-    chars: chars.map((char, i) => ({
-      char,
+  const at = (index: number): CharActivation => {
+    const i = index < 0 ? index + N : index;
+    if (!(Number.isInteger(i) && i >= 0 && i < N)) throw new RangeError(`character ${index} is outside the trace of ${N} characters`);
+    return {
+      char: vocab.chars[tokens[i]],
       surprisal: surprisal[i],
       top: Array.from({ length: k }, (_, r) => ({ char: vocab.chars[topTokens[i * k + r]], prob: topProbs[i * k + r] })),
       h: h.map((m) => m.subarray(i * H, (i + 1) * H)),
       c: c ? c.map((m) => m.subarray(i * H, (i + 1) * H)) : null,
-    })),
-    bitsPerChar: totalBits / N, h, c, surprisal, unknownChars, unknown,
+    };
+  };
+  return {
+    cell, layers: L, hiddenSize: H, text: known, length: N, vocab: vocab.chars, tokens, bitsPerChar: totalBits / N, surprisal,
+    topK: k, topTokens, topProbs, h, c, unknownChars, unknown, at,
   };
 }
 

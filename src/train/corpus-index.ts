@@ -65,7 +65,7 @@ export async function indexRun(checkpointFile: string, signal?: AbortSignal): Pr
   if (missing !== undefined) {
     throw new UsageError(`${missing}, which ${checkpointFile} was trained on, is not there; run charnn index from the folder you trained in`);
   }
-  const corpus = await readInputs(await findInputs(paths), { docSep: record.docSep ?? null, vocab: Vocab.fromChars(checkpoint.vocab), signal });
+  const corpus = await readInputs(await findInputs(paths), { docSep: record.docSep, vocab: Vocab.fromChars(checkpoint.vocab), signal });
   if (corpus.record.sha256 !== record.sha256) {
     throw new UsageError(`the files ${checkpointFile} was trained on have changed since; an index of them would not be the text the model learned`);
   }

@@ -1,7 +1,7 @@
 import type { Checkpoint } from '../checkpoint/format.js';
 import { modelFromCheckpoint } from '../checkpoint/weights.js';
 import { evalBatches } from '../data/batches.js';
-import { DEFAULT_DOC_SEP, readCorpus, type ReadOptions } from '../data/corpus.js';
+import { readCorpus, type ReadOptions } from '../data/corpus.js';
 import type { SkippedFile } from '../data/inputs.js';
 import { Vocab, type TokenArray } from '../data/vocab.js';
 import type { BackendName } from '../kernels/index.js';
@@ -83,7 +83,7 @@ export async function evaluateCorpus(
   ckpt: Checkpoint, inputs: string[], backend: BackendName, options: Pick<ReadOptions, 'stdin' | 'onProgress'> & { include?: string[] } = {},
 ): Promise<TextEvaluation> {
   const vocab = Vocab.fromChars(ckpt.vocab);
-  const separator = ckpt.training.corpus.docSep === undefined ? DEFAULT_DOC_SEP : ckpt.training.corpus.docSep;
+  const separator = ckpt.training.corpus.docSep;
   const docSep = separator !== null && vocab.indexOf(separator) >= 0 ? separator : null;
   const corpus = await readCorpus(inputs, { ...options, vocab, docSep });
   if (corpus.tokens.length < 2) throw new UsageError(`${inputs.join(' ')} has fewer than two characters the model knows; nothing to score`);

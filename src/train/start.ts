@@ -97,7 +97,7 @@ async function resumePlan(request: StartRequest, file: string, inputs: InputList
   // Files gone or resized are known before reading a byte.
   const changed = changedSizes(checkpoint.training.corpus, inputs);
   if (changed !== null) throw corpusChanged(file, changed);
-  const docSep = checkpoint.training.corpus.docSep === undefined ? DEFAULT_DOC_SEP : checkpoint.training.corpus.docSep;
+  const { docSep } = checkpoint.training.corpus;
   if (request.docSep !== undefined && request.docSep !== docSep) {
     throw new UsageError(`--doc-sep cannot change when resuming (the run uses ${docSep === null ? 'none' : describeChars([docSep])}); drop it, or start a new run with --init-from ${file}`);
   }
