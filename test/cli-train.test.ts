@@ -354,13 +354,13 @@ describe('charnn train rejects bad input with one line and exit code 2', () => {
     it('misses a tensor', async () => {
       const ckpt = good();
       delete ckpt.tensors['layer0.wh'];
-      resumeFrom(write('missing.json', JSON.stringify(ckpt)), /missing tensor layer0\.wh/);
+      await resumeFrom(write('missing.json', JSON.stringify(ckpt)), /missing tensor layer0\.wh/);
     });
 
     it('has a tensor of the wrong shape', async () => {
       const ckpt = good();
       ckpt.tensors['decoder.b'].shape = [2, ckpt.tensors['decoder.b'].shape[0] / 2];
-      resumeFrom(write('shape.json', JSON.stringify(ckpt)), /decoder\.b has shape/);
+      await resumeFrom(write('shape.json', JSON.stringify(ckpt)), /decoder\.b has shape/);
     });
 
     it('has NaN in its weights', async () => {
@@ -368,7 +368,7 @@ describe('charnn train rejects bad input with one line and exit code 2', () => {
       const data = Buffer.from(ckpt.tensors['layer0.wx'].data, 'base64');
       data.writeFloatLE(NaN, 8);
       ckpt.tensors['layer0.wx'].data = data.toString('base64');
-      resumeFrom(write('nan.json', JSON.stringify(ckpt)), /layer0\.wx holds NaN at index 2/);
+      await resumeFrom(write('nan.json', JSON.stringify(ckpt)), /layer0\.wx holds NaN at index 2/);
     });
   });
 });
