@@ -39,7 +39,8 @@ async function expectRefused(file: string, pattern: RegExp, everywhere = false):
   }
 }
 
-describe('checkpoint validation', () => {
+// Each test writes a checkpoint of its own and runs the CLI on it: they run side by side.
+describe.concurrent('checkpoint validation', () => {
   it('a checkpoint records a checksum of its tensors', async () => {
     expect(good.tensorsSha256).toMatch(/^[0-9a-f]{64}$/);
   });

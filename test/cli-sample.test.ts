@@ -17,7 +17,8 @@ beforeAll(async () => {
   expect(r.code, r.stderr).toBe(0);
 });
 
-describe('charnn sample', () => {
+// The tests only read the checkpoints beforeAll made: they run side by side.
+describe.concurrent('charnn sample', () => {
   it('with no checkpoint anywhere, says how to train one (exit 2)', async () => {
     const empty = tempDir('empty');
     const r = await charnn(['sample'], empty);
@@ -93,8 +94,9 @@ describe('charnn sample', () => {
     const bads = [['--temp', '0'], ['--temp', '-1'], ['--temp', 'hot'], ['--top-k', '0'], ['--top-k', '2.5'], ['--top-p', '0'], ['--top-p', '1.5'],
       ['--length', '-3'], ['--count', '0'], ['--prime-unknown', 'ignore'], ['--backend', 'cuda'],
       ['--seed', '4294967296'], ['--seed', '-1'], ['--stop', '']];
-    for (const bad of bads) {
-      const r = await charnn(['sample', '--checkpoint', 'random.json', ...bad], dir);
+    const runs = await Promise.all(bads.map((bad) => charnn(['sample', '--checkpoint', 'random.json', ...bad], dir)));
+    for (const [i, bad] of bads.entries()) {
+      const r = runs[i];
       expect(r.code, bad.join(' ')).toBe(2);
       expect(r.stderr, bad.join(' ')).toMatch(new RegExp(`option '${bad[0]} <[a-z]+>' argument '${bad[1]}' is invalid`));
       expect(r.stdout).toBe('');

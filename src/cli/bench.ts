@@ -24,7 +24,7 @@ export function registerBench(program: Command): void {
     .addOption(new Option('--corpus <file>', 'text to train on (default: corpora/lighthouse.txt)'))
     .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
     .addOption(new Option('--threads <n>', 'threads sharing each batch').argParser(positiveInt).default(availableParallelism()))
-    .addOption(new Option('--json', 'one JSON line per configuration (keys as ../shared/bench/torch_lstm.py)'))
+    .addOption(new Option('--json', 'one JSON line per configuration (the keys of the PyTorch reference script BENCHMARKS.md compares with)'))
     .addHelpText('after', `
 Examples:
   $ charnn bench                                   # the standard set, as a table

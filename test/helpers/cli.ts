@@ -20,13 +20,21 @@ export function charnn(args: string[], cwd: string, env: NodeJS.ProcessEnv = {},
 
 /**
  * Runs a Node script (the CLI, or one of scripts/) to completion in `cwd`, with `input` on its standard
- * input and `nodeOptions` before the script. Asynchronous, so that the test runner's worker keeps
- * answering its own messages however long a run takes on a loaded machine (a blocking spawnSync over a
- * minute makes vitest fail the suite). The timeout only catches a hang: it is far beyond any test's run.
+ * input and `nodeOptions` before the script.
  */
 export function runNode(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {},
   { input, nodeOptions = [] }: { input?: string | Uint8Array; nodeOptions?: string[] } = {}): Promise<RunResult> {
-  const child = spawn(process.execPath, [...nodeOptions, file, ...args], {
+  return run(process.execPath, [...nodeOptions, file, ...args], cwd, env, input);
+}
+
+/**
+ * Runs a program (node, npm, a shell) to completion in `cwd`, with `input` on its standard input.
+ * Asynchronous, so that the test runner's worker keeps answering its own messages however long a run
+ * takes on a loaded machine (a blocking spawnSync over a minute makes vitest fail the suite). The timeout
+ * only catches a hang: it is far beyond any test's run.
+ */
+export function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, input?: string | Uint8Array): Promise<RunResult> {
+  const child = spawn(command, args, {
     cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 540_000,
   });
   let stdout = '';
@@ -80,22 +88,6 @@ export function hasStackTrace(stderr: string): boolean {
   return /\n\s+at .+:\d+:\d+/.test(stderr);
 }
 
-/**
- * Runs `charnn ...args` to completion without blocking the test worker (a long spawnSync keeps vitest's
- * worker from answering its runner, which then fails the run on a busy machine).
- */
-export function charnnAsync(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-  return runNodeAsync(BIN, args, cwd, env);
-}
-
-/** runNode without blocking the test worker. */
-export function runNodeAsync(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
-    let stdout = '', stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Older names of `charnn` and `runNode`, which never blocked the test worker either. */
+export const charnnAsync = charnn;
+export const runNodeAsync = runNode;

@@ -1,0 +1,53 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The suite's global setup: the tests run the built CLI (dist/, build/), and the library's training
+ * starts its worker threads from dist/ too, so whatever `vitest` is started by (`npm test`, `npx vitest
+ * run test/x.test.ts`, CI), the build is brought up to date first — and only the parts whose sources
+ * changed since they were built, so an up-to-date tree costs a few milliseconds.
+ */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** What each built part is made from: its package.json script, its sources, and one file it writes. */
+export const PARTS = [
+  { script: 'build:wasm', sources: ['assembly', 'package.json'], output: 'build/kernels.wasm' },
+  { script: 'build:ts', sources: ['src', 'tsconfig.json', 'package.json'], output: 'dist/index.js' },
+] as const;
+
+/** The latest modification time of a file, or of any file below a folder (0 when there is none). */
+function newest(file: string): number {
+  if (!fs.existsSync(file)) return 0;
+  const stat = fs.statSync(file);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...fs.readdirSync(file).map((name) => newest(path.join(file, name))));
+}
+
+/** The scripts whose output is missing or older than one of its sources, in build order. */
+export function staleParts(root: string): string[] {
+  return PARTS.filter(({ sources, output }) => {
+    const built = fs.existsSync(path.join(root, output)) ? fs.statSync(path.join(root, output)).mtimeMs : -1;
+    return sources.some((source) => newest(path.join(root, source)) > built);
+  }).map(({ script }) => script);
+}
+
+/** Runs the stale parts' scripts; a failed build stays stale (its output is dated back) and stops the suite. */
+export function freshen(root: string, run = (script: string) => execFileSync('npm', ['run', '--silent', script], { cwd: root, stdio: 'inherit' })): string[] {
+  const stale = staleParts(root);
+  for (const script of stale) {
+    try {
+      run(script);
+    } catch (error) {
+      const output = path.join(root, PARTS.find((p) => p.script === script)!.output);
+      if (fs.existsSync(output)) fs.utimesSync(output, 0, 0); // tsc writes its output even when it reports errors
+      throw new Error(`npm run ${script} failed; fix the build before running the tests`, { cause: error });
+    }
+  }
+  return stale;
+}
+
+export default function setup(): void {
+  freshen(ROOT);
+}
