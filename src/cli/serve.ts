@@ -9,7 +9,6 @@ import { choice, nonNegativeInt, positiveInt } from './options.js';
 import { stderrStyle as style } from './ui.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export function registerServe(program: Command): void {
   program
@@ -46,7 +45,7 @@ Examples:
       });
       const where = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
       process.stderr.write(`charnn serve: listening on ${where}, models: ${models.map((m) => m.name).join(', ')}\n`);
-      if (!LOCAL_HOSTS.has(opts.host)) {
+      if (!isLoopback(opts.host)) {
         process.stderr.write(style.yellow(`warning: --host ${opts.host} makes the server reachable from the network${opts.apiKey ? '' : ', and no --api-key is set'}`) + '\n');
       }
       // SIGTERM (docker stop, systemd) and Ctrl-C: stop accepting, end the streams in flight cleanly, exit 128 + the signal's number.
@@ -76,4 +75,9 @@ async function servedModels(files: string[]): Promise<ServedModel[]> {
     seen.set(name, file);
   }
   return Promise.all(named.map(async ({ name, file }) => ({ name, checkpoint: await loadCheckpoint(file) })));
+}
+
+/** Whether only this machine can reach the address: localhost, 127.x.x.x, ::1. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -95,7 +95,7 @@ export class CompletionServer {
       res.setHeader('allow', method);
       throw new ApiError(405, `${path} takes ${method}, not ${req.method}`, null, 'method_not_allowed');
     }
-    if (path === '/health') return this.json(res, { status: 'ok' });
+    if (path === '/health') return this.json(res, { status: 'ok', models: Object.fromEntries([...this.schedulers].map(([name, s]) => [name, s.load])) });
     const key = this.options.apiKey;
     if (key !== null && req.headers.authorization !== `Bearer ${key}`) {
       throw new ApiError(401, 'a valid API key is needed: send the header "Authorization: Bearer <key>" with the key the server was started with', null, 'invalid_api_key');
