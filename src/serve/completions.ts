@@ -123,7 +123,7 @@ export class Completion implements RowListener {
 
   constructor(
     private readonly request: CompletionRequest, rows: number, private readonly res: ServerResponse,
-    private readonly onEnd: (completion: Completion) => void,
+    private readonly onEnd: (completion: Completion) => void, private readonly onFail: (err: unknown) => void,
   ) {
     this.choices = Array.from({ length: rows }, () => new Choice(request.stop));
     this.pieces = this.choices.map(() => []);
@@ -151,6 +151,12 @@ export class Completion implements RowListener {
     if (this.request.stream) this.sendChunk();
     else for (let i = 0; i < this.choices.length; i++) this.pieces[i].push(...this.choices[i].take());
     if (this.choices.every((c) => c.finish !== null)) this.end();
+  }
+
+  fail(err: unknown): void {
+    this.ended = true;
+    this.onEnd(this);
+    this.onFail(err);
   }
 
   /** Ends the answer now (the server is stopping): every choice with what it has, cut at length. */

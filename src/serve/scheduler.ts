@@ -10,6 +10,8 @@ export interface RowListener {
   deliver(index: number, pieces: Piece[], finish: FinishReason | null): void;
   /** Called once per step after every row of this listener was delivered (a streamed request sends its chunk). */
   flush(): void;
+  /** The step failed (a bug, never bad input): the listener's rows are gone and it must answer with the error. */
+  fail(err: unknown): void;
 }
 
 interface Job {
@@ -76,6 +78,13 @@ export class Scheduler {
         for (const listener of touched) listener.flush();
         await new Promise((resolve) => setImmediate(resolve));
       }
+    } catch (err) {
+      // Every request in flight gets the error; the server and the next requests go on.
+      const listeners = new Set([...this.waiting, ...this.running.values()].map((job) => job.listener));
+      for (const row of this.running.keys()) this.batch.remove(row);
+      this.waiting.length = 0;
+      this.running.clear();
+      for (const listener of listeners) listener.fail(err);
     } finally {
       this.looping = false;
     }

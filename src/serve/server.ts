@@ -109,7 +109,7 @@ export class CompletionServer {
       throw new ApiError(404, `the model "${request.model}" is not served here; GET /v1/models lists the ones that are: ${[...this.schedulers.keys()].join(', ')}`, 'model', 'model_not_found');
     }
     const rows = rowsOf(request, scheduler.vocab, this.options.caps);
-    const completion = new Completion(request, rows.length, res, (c) => this.inFlight.delete(c));
+    const completion = new Completion(request, rows.length, res, (c) => this.inFlight.delete(c), (err) => this.fail(res, err));
     this.inFlight.add(completion);
     completion.cancel = scheduler.submit(rows, completion);
     return completion;
@@ -124,7 +124,7 @@ export class CompletionServer {
   /** A refused request gets OpenAI's error shape; anything else is a 500 that says what went wrong, never a stack. */
   private fail(res: http.ServerResponse, err: unknown): void {
     const error = err instanceof ApiError ? err : new ApiError(500, `internal error: ${err instanceof Error ? err.message : String(err)}`, null, 'internal_error');
-    if (res.headersSent) res.end();
+    if (res.headersSent) res.end(`data: ${JSON.stringify(error.body)}\n\n`); // a stream that has begun ends with the error as its last event
     else this.json(res, error.body, error.status);
   }
 }
