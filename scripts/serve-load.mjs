@@ -70,6 +70,7 @@ async function client(url, model, seed) {
       if (first === null && chars > 0) first = performance.now() - start;
     }
   }
+  if (chars !== CHARS) throw new Error(`a client received ${chars} characters of the ${CHARS} it asked for`);
   const seconds = (performance.now() - start) / 1000;
   return { first, chars, rate: chars / seconds };
 }
