@@ -68,6 +68,13 @@ export async function loadCheckpoint(file: string): Promise<Checkpoint> {
 /** The most recently written file called `name` anywhere under `root`, or null. */
 export async function findNewest(root: string, name: string): Promise<string | null> {
   let newest: { file: string; mtime: number } | null = null;
+  for (const found of await findAll(root, name)) if (!newest || found.mtime > newest.mtime) newest = found;
+  return newest?.file ?? null;
+}
+
+/** Every file called `name` under `root` (at most four folders down), sorted by path, with when it was written. */
+export async function findAll(root: string, name: string): Promise<{ file: string; mtime: number }[]> {
+  const found: { file: string; mtime: number }[] = [];
   const walk = async (dir: string, depth: number): Promise<void> => {
     let entries: fs.Dirent[];
     try {
@@ -78,12 +85,9 @@ export async function findNewest(root: string, name: string): Promise<string | n
     for (const entry of entries) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory() && depth < 4) await walk(full, depth + 1);
-      else if (entry.isFile() && entry.name === name) {
-        const mtime = (await fs.stat(full)).mtimeMs;
-        if (!newest || mtime > newest.mtime) newest = { file: full, mtime };
-      }
+      else if (entry.isFile() && entry.name === name) found.push({ file: full, mtime: (await fs.stat(full)).mtimeMs });
     }
   };
   await walk(root, 0);
-  return (newest as { file: string } | null)?.file ?? null;
+  return found.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }

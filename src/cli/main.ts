@@ -5,6 +5,7 @@ import { registerEval } from './eval.js';
 import { registerIndex } from './index-corpus.js';
 import { registerInfo } from './info.js';
 import { registerSample } from './sample.js';
+import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 import { registerViz } from './viz.js';
 import { stderrStyle } from './ui.js';
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
   registerBench(program);
   registerViz(program);
   registerIndex(program);
+  registerServe(program);
   // A reader that goes away (`charnn train --help | head -3`) ends the output quietly, as a closed pipe
   // should; without a listener, Node would print the EPIPE as an uncaught error with its stack.
   let stdoutFailure: string | null = null;

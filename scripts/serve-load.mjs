@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// Load test of `charnn serve`: 1, 8, 32 and 128 concurrent streaming clients against a 2×128 and a
+// 2×256 LSTM (untrained: speed does not depend on the weights). For each: aggregate characters per
+// second, time to the first character (p50, p99), characters per second of each client, and the
+// server's peak resident memory. The clients run in this process; on a small machine they take
+// some of the CPU the server would have, so the figures are a floor.
+//
+//   node scripts/serve-load.mjs [--chars 1000] [--clients 1,8,32,128] [--hidden 128,256]
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/charnn.js');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const CHARS = Number(arg('chars', '1000'));
+const CLIENTS = arg('clients', '1,8,32,128').split(',').map(Number);
+const HIDDEN = arg('hidden', '128,256').split(',').map(Number);
+
+function run(args, cwd) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`charnn ${args.join(' ')}: ${stderr}`))));
+  });
+}
+
+/** Starts `charnn serve` on a free port; resolves once it listens. */
+function serve(checkpoint, cwd) {
+  const child = spawn(process.execPath, [BIN, 'serve', checkpoint, '--port', '0', '--quiet', '--max-batch', '128'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      stderr += d;
+      const m = /listening on (http:\/\/\S+), models: (\S+)/.exec(stderr);
+      if (m) resolve({ child, url: m[1], model: m[2] });
+    });
+    child.on('close', (code) => reject(new Error(`charnn serve exited (${code}): ${stderr}`)));
+  });
+}
+
+/** The server's peak resident memory so far (Linux: VmHWM), in MB. */
+function peakMb(pid) {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/** One streaming client: milliseconds to its first character, characters, and its own chars/s. */
+async function client(url, model, seed) {
+  const start = performance.now();
+  const res = await fetch(`${url}/v1/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model, prompt: 'the ', max_tokens: CHARS, seed, stream: true }),
+  });
+  if (res.status !== 200) throw new Error(`the server answered ${res.status}: ${await res.text()}`);
+  const decoder = new TextDecoder();
+  let buffer = '', chars = 0, first = null;
+  for await (const bytes of res.body) {
+    buffer += decoder.decode(bytes, { stream: true });
+    const events = buffer.split('\n\n');
+    buffer = events.pop();
+    for (const event of events) {
+      if (!event.startsWith('data: {')) continue;
+      for (const choice of JSON.parse(event.slice(6)).choices) chars += [...choice.text].length;
+      if (first === null && chars > 0) first = performance.now() - start;
+    }
+  }
+  if (chars !== CHARS) throw new Error(`a client received ${chars} characters of the ${CHARS} it asked for`);
+  const seconds = (performance.now() - start) / 1000;
+  return { first, chars, rate: chars / seconds };
+}
+
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'charnn-serve-load-'));
+try {
+  const words = ['the', 'lamp', 'keeper', 'sea', 'light', 'night', 'storm', 'and', 'a', 'of', 'bell'];
+  let text = '';
+  for (let i = 0; text.length < 20000; i++) text += words[(i * 7 + (i >> 3)) % words.length] + (i % 9 === 8 ? '.\n' : ' ');
+  fs.writeFileSync(path.join(dir, 'corpus.txt'), text);
+  console.log(`| model | clients | aggregate chars/s | first char p50 (ms) | first char p99 (ms) | per-client chars/s (median) | peak RSS (MB) |`);
+  console.log(`|---|---|---|---|---|---|---|`);
+  for (const hidden of HIDDEN) {
+    const name = `h${hidden}`;
+    await run(['train', 'corpus.txt', '--layers', '2', '--hidden', String(hidden), '--max-iters', '1', '--eval-every', '1', '--checkpoint-dir', `checkpoints/${name}`], dir);
+    const server = await serve(`checkpoints/${name}/best.json`, dir);
+    try {
+      await client(server.url, server.model, 0); // warm-up: the JIT, the first allocations
+      for (const count of CLIENTS) {
+        const start = performance.now();
+        const results = await Promise.all(Array.from({ length: count }, (_, i) => client(server.url, server.model, i + 1)));
+        const seconds = (performance.now() - start) / 1000;
+        const total = results.reduce((sum, r) => sum + r.chars, 0);
+        const firsts = results.map((r) => r.first);
+        console.log(`| 2×${hidden} | ${count} | ${Math.round(total / seconds)} | ${percentile(firsts, 50).toFixed(1)} | ${percentile(firsts, 99).toFixed(1)} | ${Math.round(percentile(results.map((r) => r.rate), 50))} | ${peakMb(server.child.pid)} |`);
+      }
+    } finally {
+      server.child.kill('SIGTERM');
+      await new Promise((resolve) => server.child.once('close', resolve));
+    }
+  }
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,110 @@
+import type { Checkpoint } from '../checkpoint/format.js';
+import { modelFromCheckpoint } from '../checkpoint/weights.js';
+import { Vocab } from '../data/vocab.js';
+import type { BackendName } from '../kernels/index.js';
+import { SampleBatch, type FinishReason, type Piece, type RowOptions, type SampleRow } from '../sample/batch.js';
+
+/** Who receives a row's pieces: a request, for one of its choices. */
+export interface RowListener {
+  /** The pieces choice `index` produced in this step; `finish` once it has ended. */
+  deliver(index: number, pieces: Piece[], finish: FinishReason | null): void;
+  /** Called once per step after every row of this listener was delivered (a streamed request sends its chunk). */
+  flush(): void;
+  /** The step failed (a bug, never bad input): the listener's rows are gone and it must answer with the error. */
+  fail(err: unknown): void;
+}
+
+interface Job {
+  options: RowOptions;
+  listener: RowListener;
+  index: number;
+  row: SampleRow | null;
+}
+
+/**
+ * The rows of one model in flight: one SampleBatch, stepped as long as it has rows, one step per turn of
+ * the event loop (so requests are read and chunks written between steps). A request's rows join at the
+ * next step and leave when they finish or are cancelled; past the batch's capacity they wait in order.
+ */
+export class Scheduler {
+  readonly vocab: Vocab;
+  private readonly batch: SampleBatch;
+  private readonly waiting: Job[] = [];
+  private readonly running = new Map<SampleRow, Job>();
+  private looping = false;
+
+  constructor(ckpt: Checkpoint, maxRows: number, backend: BackendName) {
+    this.vocab = Vocab.fromChars(ckpt.vocab);
+    this.batch = new SampleBatch(modelFromCheckpoint(ckpt, { maxBatch: maxRows, maxSteps: 1, backend }), this.vocab);
+  }
+
+  /** Rows in the batch and rows waiting for a place. */
+  get load(): { rows: number; waiting: number } {
+    return { rows: this.batch.size, waiting: this.waiting.length };
+  }
+
+  /** Queues rows for a listener (row i is its choice i); returns a function that cancels the ones not yet done. */
+  submit(rows: readonly RowOptions[], listener: RowListener): () => void {
+    const jobs = rows.map((options, index) => ({ options, listener, index, row: null }));
+    this.waiting.push(...jobs);
+    if (!this.looping) {
+      this.looping = true;
+      setImmediate(() => this.loop());
+    }
+    return () => {
+      for (const job of jobs) {
+        const at = this.waiting.indexOf(job);
+        if (at >= 0) this.waiting.splice(at, 1);
+        if (job.row) {
+          this.batch.remove(job.row);
+          this.running.delete(job.row);
+        }
+      }
+    };
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.waiting.length > 0 || this.batch.size > 0) {
+        const touched = new Set<RowListener>();
+        this.admit(touched);
+        for (const row of this.batch.step()) {
+          const job = this.running.get(row);
+          if (!job) continue; // cancelled during this turn
+          job.listener.deliver(job.index, row.take(), row.finishReason);
+          touched.add(job.listener);
+          if (row.done) this.running.delete(row);
+        }
+        for (const listener of touched) listener.flush();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } catch (err) {
+      // Every request in flight gets the error; the server and the next requests go on.
+      const listeners = new Set([...this.waiting, ...this.running.values()].map((job) => job.listener));
+      for (const row of this.running.keys()) this.batch.remove(row);
+      this.waiting.length = 0;
+      this.running.clear();
+      for (const listener of listeners) listener.fail(err);
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  /** Moves waiting rows into the batch while it has room; rows with nothing to step are delivered at once. */
+  private admit(touched: Set<RowListener>): void {
+    while (this.waiting.length > 0 && this.batch.size < this.batch.capacity) {
+      const job = this.waiting.shift()!;
+      const row = this.batch.add(job.options);
+      touched.add(job.listener);
+      if (row.done) {
+        job.listener.deliver(job.index, row.take(), row.finishReason);
+        continue;
+      }
+      job.row = row;
+      this.running.set(row, job);
+      // Echoed prime characters are there before the first step.
+      const early = row.take();
+      if (early.length > 0) job.listener.deliver(job.index, early, null);
+    }
+  }
+}
