@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CharnnError, RuntimeFailure } from '../util/errors.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
+import { registerExport } from './export.js';
 import { registerInfo } from './info.js';
 import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
@@ -23,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
   registerEval(program);
   registerBench(program);
   registerViz(program);
+  registerExport(program);
   // A reader that goes away (`charnn train --help | head -3`) ends the output quietly, as a closed pipe
   // should; without a listener, Node would print the EPIPE as an uncaught error with its stack.
   let stdoutFailure: string | null = null;
