@@ -108,6 +108,7 @@ function writePanel(model: WebModel): void {
     const options: NextOptions = { temperature: numberOf('write-temperature'), length: numberOf('write-length'), stop: ['\n'] };
     proposed = model.propose(options);
     proposal.textContent = proposed;
+    proposal.dataset.at = String(editor.selectionStart); // where the proposal goes (for tests)
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const later = () => {
