@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint } from '../src/checkpoint/store.js';
+import { describeParams } from '../src/model/model.js';
+import { packModel, unpackWeights } from '../src/web/pack.js';
 import { encodedSize, roundTrip } from '../src/web/precision.js';
 import { charnnAsync, hasStackTrace, tempDir } from './helpers/cli.js';
 import { exportFixture } from './helpers/export.js';
@@ -70,6 +73,21 @@ describe('charnn export', { timeout: 120_000 }, () => {
 });
 
 describe('weights at a lower precision', () => {
+  it('packs a model and unpacks its weights: exactly at f32, as rounded at f16 and int8', async () => {
+    const dir = tempDir('export-pack');
+    try {
+      const ckpt = await loadCheckpoint(await exportFixture(dir));
+      for (const precision of ['f32', 'f16', 'int8'] as const) {
+        const packed = await packModel(ckpt, precision, { name: 'lighthouse', savedAt: '2026-01-01T00:00:00.000Z' });
+        expect(packed.weights).toMatch(/^[^"\\<>&'`$~\s]+$/);
+        const weights = await unpackWeights(packed);
+        expect(weights).toEqual(describeParams(ckpt.model).map((p) => roundTrip(precision, ckpt.tensors.get(p.name)!.data)));
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('f16 keeps the nearest half-precision value (ties to even), subnormals, and overflows to infinity', () => {
     const values = Float32Array.of(1, -2.5, 0.1, 65504, 1e5, 2 ** -24, 2 ** -26, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 0);
     expect([...roundTrip('f16', values)]).toEqual([1, -2.5, 0.0999755859375, 65504, Infinity, 2 ** -24, 0, 1, 1 + 4 * 2 ** -11, 0]);

@@ -25,7 +25,7 @@ export interface ModelFacts {
 /**
  * A model as a page or module carries it: the shape, the vocabulary and the weights, every tensor in
  * checkpoint order (describeParams) encoded at `precision` (see precision.ts), concatenated, compressed
- * with deflate (raw) and written in base64. Plain JSON, so it can sit in a <script> or an ES module.
+ * with deflate (raw) and written in base 85. Plain JSON, so it can sit in a <script> or an ES module.
  */
 export interface PackedModel {
   format: 'charnn-web-model';
@@ -52,7 +52,7 @@ export async function packModel(ckpt: Checkpoint, precision: Precision, about: {
     },
     model: ckpt.model,
     vocab: [...ckpt.vocab],
-    weights: toBase64(await transform(raw, new CompressionStream('deflate-raw'))),
+    weights: toBase85(await transform(raw, new CompressionStream('deflate-raw'))),
   };
 }
 
@@ -60,7 +60,7 @@ export async function packModel(ckpt: Checkpoint, precision: Precision, about: {
 export async function unpackWeights(packed: PackedModel): Promise<Float32Array[]> {
   const { precision } = packed.facts;
   if (packed.format !== 'charnn-web-model' || !PRECISIONS.includes(precision)) throw new Error('this is not a model packed by charnn export');
-  const raw = await transform(fromBase64(packed.weights), new DecompressionStream('deflate-raw'));
+  const raw = await transform(fromBase85(packed.weights), new DecompressionStream('deflate-raw'));
   let at = 0;
   return describeParams(packed.model).map((p) => {
     const values = decodeTensor(precision, raw, at, p.size);
@@ -74,15 +74,37 @@ async function transform(bytes: Uint8Array<ArrayBuffer>, stream: CompressionStre
   return new Uint8Array(await response.arrayBuffer());
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
+/**
+ * Base 85: printable ASCII but " \ < > & ' ` $ ~, so the text sits in a JSON string inside a
+ * <script> unescaped; 5 characters per 4 bytes (base64 takes 5⅓).
+ */
+const DIGITS = [...Array(94)].map((_, i) => String.fromCharCode(0x21 + i)).filter((c) => !`"\\<>&'\`$`.includes(c)).slice(0, 85).join('');
+/** Character code → digit. */
+const DIGIT_VALUES = new Uint8Array(128);
+[...DIGITS].forEach((c, digit) => (DIGIT_VALUES[c.charCodeAt(0)] = digit));
+
+/** Every 4 bytes (big-endian) → 5 digits, most significant first; a last group of n < 4 bytes → n + 1 digits. */
+function toBase85(bytes: Uint8Array): string {
+  const out: string[] = [];
+  for (let i = 0; i < bytes.length; i += 4) {
+    const n = Math.min(4, bytes.length - i);
+    let value = 0;
+    for (let j = 0; j < 4; j++) value = value * 256 + (j < n ? bytes[i + j] : 0);
+    let group = '';
+    for (let j = 0; j < 5; j++, value = Math.floor(value / 85)) group = DIGITS[value % 85] + group;
+    out.push(group.slice(0, n + 1));
+  }
+  return out.join('');
 }
 
-function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+function fromBase85(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(Math.floor(text.length / 5) * 4 + Math.max(0, (text.length % 5) - 1));
+  for (let i = 0, at = 0; i < text.length; i += 5) {
+    const n = Math.min(5, text.length - i) - 1;
+    let value = 0;
+    // A short last group is padded with the highest digit, which rounds its bytes back up to what they were.
+    for (let j = 0; j < 5; j++) value = value * 85 + (i + j < text.length ? DIGIT_VALUES[text.charCodeAt(i + j)] : 84);
+    for (let j = 0; j < n; j++) bytes[at++] = Math.floor(value / 256 ** (3 - j)) % 256;
+  }
   return bytes;
 }
