@@ -112,14 +112,20 @@ describe.skipIf(missing !== null)('the exported page and module in a real browse
     await fill('length', String(OPTIONS.length));
   });
 
-  it('in the writing mode, shows the five likeliest next characters and a proposal that Tab accepts', async () => {
+  it('in the writing mode, shows the five likeliest next characters and a proposal that Tab (or the Accept button) accepts', async () => {
     await page.click('#tab-write');
     await page.type('#editor', 'The sea');
     await page.waitForFunction(() => document.getElementById('proposal')!.dataset.at === '7', { timeout: 30_000 }); // after the last keystroke
     expect(await page.$$eval('#likely span', (spans) => spans.length)).toBe(5);
     const proposal = await page.$eval('#proposal', (el) => el.textContent);
     await page.keyboard.press('Tab');
-    expect(await page.$eval('#editor', (el) => (el as HTMLTextAreaElement).value)).toBe('The sea' + proposal);
+    const accepted = 'The sea' + proposal;
+    expect(await page.$eval('#editor', (el) => (el as HTMLTextAreaElement).value)).toBe(accepted);
+    // On a phone, without a Tab key: the Accept button.
+    await page.waitForFunction((at) => document.getElementById('proposal')!.dataset.at === at, { timeout: 30_000 }, String(accepted.length));
+    const next = await page.$eval('#proposal', (el) => el.textContent);
+    await page.click('#accept');
+    expect(await page.$eval('#editor', (el) => (el as HTMLTextAreaElement).value)).toBe(accepted + next);
   });
 
   /** What a page's <script type="module"> computes with the exported modules (`body`: the script after the imports). */

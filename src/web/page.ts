@@ -120,12 +120,17 @@ function writePanel(model: WebModel): void {
   editor.addEventListener('keyup', (e) => e.key.startsWith('Arrow') && later());
   input('write-temperature').addEventListener('change', later);
   input('write-length').addEventListener('change', later);
+  const accept = () => {
+    editor.setRangeText(proposed, editor.selectionStart, editor.selectionEnd, 'end');
+    editor.focus();
+    update();
+  };
   editor.addEventListener('keydown', (e) => {
     if (e.key !== 'Tab' || proposed === '' || e.shiftKey) return;
     e.preventDefault();
-    editor.setRangeText(proposed, editor.selectionStart, editor.selectionEnd, 'end');
-    update();
+    accept();
   });
+  $('accept').onclick = accept; // phones have no Tab key
   update();
 }
 
