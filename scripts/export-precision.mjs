@@ -43,7 +43,7 @@ try {
       }
       await saveCheckpoint(stored, ckpt);
       const measured = loss(stored);
-      console.log(`| ${shape} | ${precision} | ${kB(page)} | ${kB(module)} | ${measured.toFixed(5)} | ${(measured - original >= 0 ? '+' : '')}${(measured - original).toFixed(5)} |`);
+      console.log(`| ${shape} | ${precision} | ${kB(page)} | ${kB(module)} | ${measured.toFixed(6)} | ${(measured - original >= 0 ? '+' : '')}${(measured - original).toFixed(6)} |`);
       Object.assign(ckpt, await loadCheckpoint(file)); // the original weights for the next precision
     }
   }
