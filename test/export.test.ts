@@ -45,6 +45,17 @@ describe('charnn export', { timeout: 120_000 }, () => {
     expect(steered).toBe(cli.stdout);
   });
 
+  it('gives, through charnn/web on the plain-TypeScript kernels (browsers without shared memory), the text of charnn sample --backend js', async () => {
+    const ckpt = 'checkpoints/lighthouse/best.json';
+    const cli = await charnnAsync(['sample', '--checkpoint', ckpt, '--seed', '4', '--length', '80', '--top-k', '9', '--backend', 'js'], dir);
+    const { WebModel } = await import('charnn/web');
+    const model = await WebModel.open(await packModel(await loadCheckpoint(path.join(dir, ckpt)), 'f32', { name: 'lighthouse', savedAt: '' }), { backend: 'js' });
+    let generated = '';
+    for await (const piece of model.generate({ seed: 4, length: 80, topK: 9 })) generated += piece;
+    expect(model.backend).toBe('js');
+    expect(generated).toBe(cli.stdout);
+  });
+
   it('stores the weights smaller at f16 and int8 than at f32', async () => {
     const sizes: Record<string, number> = {};
     for (const precision of ['f32', 'f16', 'int8']) {
