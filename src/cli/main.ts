@@ -3,6 +3,7 @@ import { CharnnError, RuntimeFailure } from '../util/errors.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
 import { registerIndex } from './index-corpus.js';
+import { registerExport } from './export.js';
 import { registerInfo } from './info.js';
 import { registerSample } from './sample.js';
 import { registerServe } from './serve.js';
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   registerViz(program);
   registerIndex(program);
   registerServe(program);
+  registerExport(program);
   // A reader that goes away (`charnn train --help | head -3`) ends the output quietly, as a closed pipe
   // should; without a listener, Node would print the EPIPE as an uncaught error with its stack.
   let stdoutFailure: string | null = null;

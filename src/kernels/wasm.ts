@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Kernels } from './kernels.js';
+import { wasmBytes } from './wasm-file.js';
 
 /**
  * The WebAssembly SIMD backend (assembly/kernels.ts, built into build/kernels.wasm by `npm run build`).
@@ -10,9 +9,6 @@ import type { Kernels } from './kernels.js';
  * Memory layout, in bytes: [0, heapBase) the module's static data | per thread: token-index slots, then a
  * packed GEMM block | the heap.
  */
-// The same relative path from src/kernels/ (tests) and from dist/kernels/ (the built package).
-const WASM_URL = new URL('../../build/kernels.wasm', import.meta.url);
-
 /** Token indices are copied into this many slots of wasm memory per call (longer lists go in chunks). */
 const INDEX_SLOTS = 16384;
 /** Cache blocking of the GEMM: a block of B is GEMM_KB rows × GEMM_NB columns (128 KiB). */
@@ -51,12 +47,8 @@ let compiled: WebAssembly.Module | Error | undefined;
 
 function compile(): WebAssembly.Module | Error {
   if (compiled !== undefined) return compiled;
-  let bytes: Uint8Array<ArrayBuffer>;
-  try {
-    bytes = readFileSync(WASM_URL);
-  } catch {
-    return (compiled = new Error(`${fileURLToPath(WASM_URL)} is missing: run npm run build`));
-  }
+  const bytes = wasmBytes();
+  if (bytes instanceof Error) return (compiled = bytes);
   try {
     compiled = new WebAssembly.Module(bytes);
   } catch (error) {

@@ -14,7 +14,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** What each built part is made from: its package.json script, its sources, and one file it writes. */
 export const PARTS = [
   { script: 'build:wasm', sources: ['assembly', 'package.json'], output: 'build/kernels.wasm' },
-  { script: 'build:ts', sources: ['src', 'tsconfig.json', 'package.json'], output: 'dist/index.js' },
+  // The browser bundles (scripts/export-bundle.mjs, before tsc) hold the page's assets and the WebAssembly inline.
+  { script: 'build:ts', sources: ['src', 'assets', 'scripts/export-bundle.mjs', 'build/kernels.wasm', 'tsconfig.json', 'package.json'], output: 'dist/index.js' },
 ] as const;
 
 /** The latest modification time of a file, or of any file below a folder (0 when there is none). */
@@ -25,27 +26,33 @@ function newest(file: string): number {
   return Math.max(0, ...fs.readdirSync(file).map((name) => newest(path.join(file, name))));
 }
 
+function isStale({ sources, output }: (typeof PARTS)[number], root: string): boolean {
+  const built = fs.existsSync(path.join(root, output)) ? fs.statSync(path.join(root, output)).mtimeMs : -1;
+  return sources.some((source) => newest(path.join(root, source)) > built);
+}
+
 /** The scripts whose output is missing or older than one of its sources, in build order. */
 export function staleParts(root: string): string[] {
-  return PARTS.filter(({ sources, output }) => {
-    const built = fs.existsSync(path.join(root, output)) ? fs.statSync(path.join(root, output)).mtimeMs : -1;
-    return sources.some((source) => newest(path.join(root, source)) > built);
-  }).map(({ script }) => script);
+  return PARTS.filter((part) => isStale(part, root)).map(({ script }) => script);
 }
 
 /** Runs the stale parts' scripts; a failed build stays stale (its output is dated back) and stops the suite. */
 export function freshen(root: string, run = (script: string) => execFileSync('npm', ['run', '--silent', script], { cwd: root, stdio: 'inherit' })): string[] {
-  const stale = staleParts(root);
-  for (const script of stale) {
+  const ran: string[] = [];
+  // In order, each checked after the one before has run: a new kernels.wasm makes the bundles stale.
+  for (const part of PARTS) {
+    if (!isStale(part, root)) continue;
+    const { script } = part;
+    ran.push(script);
     try {
       run(script);
     } catch (error) {
-      const output = path.join(root, PARTS.find((p) => p.script === script)!.output);
+      const output = path.join(root, part.output);
       if (fs.existsSync(output)) fs.utimesSync(output, 0, 0); // tsc writes its output even when it reports errors
       throw new Error(`npm run ${script} failed; fix the build before running the tests`, { cause: error });
     }
   }
-  return stale;
+  return ran;
 }
 
 export default function setup(): void {
