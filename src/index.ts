@@ -12,7 +12,7 @@ export { sample, Sampler, type SampleOptions } from './sample/sampler.js';
 export { activations, traceActivations, type ActivationTrace, type ActivationOptions, type CharActivation, type Guess } from './inspect/activations.js';
 export { train, type TrainOptions, type TrainEvent } from './train/trainer.js';
 export { evaluate, evaluateCorpus, type Evaluation, type TextEvaluation } from './train/evaluate.js';
-export { Vocab } from './data/vocab.js';
+export { Vocab, type TokenArray } from './data/vocab.js';
 export { readCorpus, DEFAULT_DOC_SEP, type CorpusTokens, type CorpusRecord, type ReadOptions } from './data/corpus.js';
 export { Model, type ModelConfig, type CellType } from './model/model.js';
 export { createKernels, defaultBackend, type BackendName, type Kernels } from './kernels/index.js';
