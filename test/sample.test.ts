@@ -71,11 +71,12 @@ describe('the sampler', () => {
 
   it('at temperature 1, the character after a prime follows the softmax of the network (chi-square)', () => {
     const ckpt = handMadeCheckpoint(VOCAB, { randomWeights: 1.5, model: { hiddenSize: 12, layers: 2 } });
-    const model = modelFromCheckpoint(ckpt, { maxBatch: 1, maxSteps: 3, backend: 'js' });
+    const model = modelFromCheckpoint(ckpt, { maxBatch: 1, maxSteps: 4, backend: 'js' });
     model.resetState(1);
     const prime = 'bad';
-    const logitsAt = model.forward(Int32Array.from([...prime].map((c) => VOCAB.indexOf(c))), 3, 1, null);
-    const logits = Array.from(model.k.heap.subarray(logitsAt + 2 * VOCAB.length, logitsAt + 3 * VOCAB.length));
+    // The sampler reads the start token (the newline) first, then the prime.
+    const logitsAt = model.forward(Int32Array.from([...`\n${prime}`].map((c) => VOCAB.indexOf(c))), 4, 1, null);
+    const logits = Array.from(model.k.heap.subarray(logitsAt + 3 * VOCAB.length, logitsAt + 4 * VOCAB.length));
     const n = 10000;
     const sampler = new Sampler(ckpt, { length: 1, prime, seed: 10, backend: 'js' });
     const counts = new Map(VOCAB.map((c) => [c, 0]));

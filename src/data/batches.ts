@@ -1,4 +1,5 @@
 import { UsageError } from '../util/errors.js';
+import { hashKey, uniformAt } from '../util/rng.js';
 import type { TokenArray } from './vocab.js';
 
 /**
@@ -70,6 +71,21 @@ export class BatchStream {
   }
 
   /**
+   * Streams whose next batch (at the cursor) begins at a paragraph break: its first input is the
+   * document separator, or a newline that ends a blank line (so its first target starts a paragraph).
+   * A token of -1 never matches.
+   */
+  breaksAtCursor(newline: number, separator: number): number[] {
+    const streams: number[] = [];
+    for (let b = 0; b < this.batchSize; b++) {
+      const at = b * this.streamLength + this.position;
+      const first = this.tokens[at];
+      if (first === separator || (first === newline && at > 0 && this.tokens[at - 1] === newline)) streams.push(b);
+    }
+    return streams;
+  }
+
+  /**
    * Refuses sizes with which a stream cannot hold one batch (L < T, i.e. a stream has fewer than T+1
    * tokens), saying what to lower and to what.
    */
@@ -92,6 +108,21 @@ export class BatchStream {
       `each stream has ${streamLength} of the ${seqLength} steps a batch needs; ${fixes.join(', or ')}, or ${longer}`,
     );
   }
+}
+
+/** Tells the choice of streams to reset apart from the dropout masks drawn from the same seed and iteration. */
+const RESET_KEY = 0x5eed0001;
+
+/**
+ * The streams whose carried state is zeroed before the batch of `iteration`: each of the B streams
+ * independently with probability p, from a hash of (seed, iteration, stream) alone, so that a resumed
+ * run and any number of threads make the same choice.
+ */
+export function streamsToReset(seed: number, iteration: number, batchSize: number, probability: number): number[] {
+  const key = hashKey(seed, iteration, RESET_KEY, 0);
+  const streams: number[] = [];
+  for (let b = 0; b < batchSize; b++) if (uniformAt(key, b) < probability) streams.push(b);
+  return streams;
 }
 
 export interface EvalBatch {

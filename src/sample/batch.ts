@@ -52,7 +52,7 @@ export class SampleRow {
   generated = 0;
   /** Its row in the batch's state while it is in the batch, else -1. */
   slot = -1;
-  private readonly feeds: Int32Array; // the prime's tokens, or the start token alone
+  private readonly feeds: Int32Array; // the start token and the prime's tokens (a scored prime: its tokens alone)
   private fed = 0;
   private next = 0; // the token to feed once the prime is fed
   private readonly draw: Draw;
@@ -63,7 +63,10 @@ export class SampleRow {
 
   constructor(private readonly vocab: Vocab, private readonly options: RowOptions) {
     const prime = [...options.prime];
-    this.feeds = prime.length > 0 ? Int32Array.from(prime, (c) => vocab.indexOf(c)) : Int32Array.of(vocab.startToken);
+    // A sample starts as a paragraph does in training: the start token (a newline), not shown, read from a
+    // zero state, then the prime. A scored prime is scored from the zero state, as charnn eval scores.
+    const tokens = prime.map((c) => vocab.indexOf(c));
+    this.feeds = Int32Array.from(this.scored && prime.length > 0 ? tokens : [vocab.startToken, ...tokens]);
     this.draw = new Draw(vocab.size, options, options.rng);
     this.stops = (options.stop ?? []).filter((s) => s.length > 0);
     this.keep = Math.max(0, ...this.stops.map((s) => s.length));

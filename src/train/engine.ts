@@ -208,6 +208,7 @@ class Engine implements TrainingEngine {
   }
 
   resetRows(rows: readonly number[]): void {
+    if (rows.length === 0) return; // no command, no wait
     const mask = this.io.resetRows;
     mask.fill(0);
     for (const row of rows) {

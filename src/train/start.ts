@@ -3,10 +3,10 @@ import fs from 'fs-extra';
 import type { Checkpoint } from '../checkpoint/format.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL, flagName, optionProblem, TRAINING_OPTIONS, type TrainingConfig } from '../checkpoint/options.js';
 import { BEST, LATEST, loadCheckpoint } from '../checkpoint/store.js';
-import type { CorpusTokens } from '../data/corpus.js';
+import { readInputs, type CorpusTokens, type ReadOptions, type ReadProgress } from '../data/corpus.js';
 import { corpusName, type InputList } from '../data/inputs.js';
 import { changedSizes, corpusChange } from '../data/record.js';
-import { describeChars, unigramEntropy, type TokenArray } from '../data/vocab.js';
+import { describeChars, unigramEntropy, Vocab, type TokenArray } from '../data/vocab.js';
 import type { BackendName } from '../kernels/index.js';
 import type { ModelConfig } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
@@ -190,4 +190,30 @@ function rejectShapeOptions(request: StartRequest, checkpoint: Checkpoint, how: 
   if (how === '--resume' && given.dropout !== undefined && given.dropout !== checkpoint.model.dropout) {
     throw new UsageError(`--dropout cannot change when resuming (the run uses ${checkpoint.model.dropout}); drop it`);
   }
+}
+
+/**
+ * Reads the corpus, with the resumed or starting checkpoint's vocabulary when there is one. A run from
+ * --init-from's weights on a text with characters the model does not know reads it again with those
+ * characters added at the end of the vocabulary (the model grows by them: see copyWeights).
+ */
+export async function readCorpus(plan: StartPlan, inputs: InputList, options: Pick<ReadOptions, 'stdin' | 'signal'> & {
+  progressInterval?: number; onReading: (progress: ReadProgress & { type: 'reading' }) => void;
+}): Promise<CorpusTokens> {
+  let lastReading = 0;
+  const read = (vocab: Vocab | undefined) => readInputs(inputs, {
+    docSep: plan.docSep, vocab, stdin: options.stdin, signal: options.signal,
+    onProgress: (p) => {
+      if (p.seconds - lastReading < (options.progressInterval ?? 250) / 1000) return;
+      lastReading = p.seconds;
+      options.onReading({ type: 'reading', ...p });
+    },
+  });
+  const { start } = plan;
+  let corpus = await read(start.kind === 'fresh' ? undefined : Vocab.fromChars(start.checkpoint.vocab));
+  if (start.kind === 'init' && corpus.unknown.chars.length > 0) {
+    const added = [...corpus.unknown.chars].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
+    corpus = await read(Vocab.fromChars([...start.checkpoint.vocab, ...added]));
+  }
+  return corpus;
 }

@@ -4,12 +4,10 @@ import { DEFAULT_CONFIG, DEFAULT_MODEL, DEFAULT_VAL_MAX_CHARS, type TrainingConf
 import { lockCheckpointFolder } from '../checkpoint/lock.js';
 import { saveCheckpoint } from '../checkpoint/store.js';
 import { captureCheckpoint, copyWeights, restoreTraining } from '../checkpoint/weights.js';
-import { BatchStream, evalLayout, splitTrainVal } from '../data/batches.js';
-import { describeSkipped, readInputs, type CorpusTokens, type ReadOptions } from '../data/corpus.js';
+import { BatchStream, evalLayout, splitTrainVal, streamsToReset } from '../data/batches.js';
+import { describeSkipped, type CorpusTokens, type ReadOptions } from '../data/corpus.js';
 import { findInputs, STDIN, type InputList } from '../data/inputs.js';
-import { Vocab, type TokenArray } from '../data/vocab.js';
-import type { BackendName } from '../kernels/index.js';
-import type { ModelConfig } from '../model/model.js';
+import type { TokenArray, Vocab } from '../data/vocab.js';
 import { fileProblem } from '../util/atomic-file.js';
 import { CharnnError, RuntimeFailure, UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
@@ -18,28 +16,22 @@ import { writeCorpusIndex } from './corpus-index.js';
 import { evaluate } from './evaluate.js';
 import { addSample, sampleDue, TRAINING_SAMPLE, TrainingSampler } from './samples.js';
 import { iterationBudget, LearningRate, newCycle } from './schedule.js';
-import { BUDGETS, checkCorpusFits, checkpointFolder, CHECKPOINTS, modelFor, planStart, type StartPlan, type StartRequest } from './start.js';
+import { BUDGETS, checkCorpusFits, checkpointFolder, CHECKPOINTS, modelFor, planStart, readCorpus, type StartPlan, type StartRequest } from './start.js';
+
+import type { StopReason, TrainEvent } from './events.js';
 
 export { DEFAULT_CONFIG, DEFAULT_MODEL, DEFAULT_VAL_MAX_CHARS };
+export type { StopReason, TrainEvent };
+
+/**
+ * The chance that a stream's carried state is zeroed before a batch (besides every epoch start and every
+ * paragraph break): 1/16 took the start cost of the quick start's model from 3.5× to 1.07× and lowered
+ * its validation loss (BENCHMARKS.md, "Good starts").
+ */
+export const STATE_RESET_PROBABILITY = 1 / 16;
 
 /** Training stops as diverged when the smoothed loss grows past this multiple of its start (char-rnn's rule). */
 const DIVERGENCE_FACTOR = 3;
-
-export type StopReason = 'max-iters' | 'max-epochs' | 'time-limit' | 'patience' | 'interrupted';
-
-export type TrainEvent =
-  | { type: 'reading'; bytes: number; totalBytes: number | null; seconds: number }
-  | { type: 'start'; corpus: string; files: number; bytes: number; readSeconds: number; chars: number; valChars: number; valScored: number; vocabSize: number; params: number; model: ModelConfig; config: TrainingConfig;
-      iteration: number; resumedFrom: string | null; addedChars: readonly string[]; checkpointDir: string; backend: BackendName; itersPerEpoch: number }
-  | { type: 'iteration'; iteration: number; lastIteration: number | null; epoch: number; loss: number; smoothLoss: number; lr: number; charsPerSecond: number;
-      seconds: number; etaSeconds: number | null; lastValLoss: number | null }
-  | { type: 'eval'; iteration: number; epoch: number; valLoss: number; bestValLoss: number; improved: boolean }
-  | { type: 'checkpoint'; iteration: number; file: string }
-  | { type: 'sample'; iteration: number; temperature: number; text: string }
-  | { type: 'warning'; message: string }
-  | { type: 'index'; file: string; seconds: number }
-  | { type: 'done'; reason: StopReason; iteration: number; epoch: number; bestValLoss: number | null; lastValLoss: number | null;
-      latest: string; best: string | null };
 
 export interface TrainOptions extends StartRequest {
   /** A text file, a folder (read recursively), `-` for standard input, or several of them. */
@@ -108,7 +100,8 @@ async function trainPlanned(options: TrainOptions, named: string[], inputs: Inpu
 
   // The data: read once, split into training streams and the held-out text.
   const readStart = performance.now();
-  const corpus = await readCorpus(options, inputs, plan, emit);
+  const corpus = await readCorpus(plan, inputs, { stdin: options.stdin, signal: options.signal, progressInterval: options.progressInterval, onReading: emit });
+  if (corpus.skipped.length > 0) emit({ type: 'warning', message: describeSkipped(corpus.skipped) });
   checkCorpusFits(plan, corpus);
   const { train: trainTokens, val: valTokens } = splitTrainVal(corpus.tokens, config.valFrac);
   const modelConfig = modelFor(plan, options, corpus.vocab.size, trainTokens);
@@ -179,6 +172,7 @@ async function trainingLoop(run: Run): Promise<Done> {
     if (options.signal?.aborted) { reason = 'interrupted'; break; }
 
     state.lr = schedule.lr(state.iteration, state.lr, cycleSeconds(state));
+    engine.resetRows(freshStreams(run));
     stream.next(inputs, targets);
     const dropout = engine.model.config.dropout > 0 ? { seed: config.seed, iteration: state.iteration } : null;
     const { loss, gradNorm } = trainingStep(engine, inputs, targets, dropout, config, state.lr, state.optimizerSteps + 1);
@@ -236,6 +230,18 @@ function writeIndex(run: Run): void {
     if (problem === null) throw err;
     run.emit({ type: 'warning', message: `the corpus index was not written (${problem}); sample --copies and --max-copy need it: charnn index builds it later` });
   }
+}
+
+/**
+ * The streams that start the next batch from a zero state. Sampling and scoring start from one, so it
+ * must be a familiar state: at a paragraph break (a blank line's second newline or the document
+ * separator) and, at random, one stream in 1/STATE_RESET_PROBABILITY (a hash of seed, iteration and
+ * stream, so threads and resumed runs choose alike).
+ */
+function freshStreams({ stream, vocab, corpus, config, state }: Run): number[] {
+  const separator = corpus.record.docSep !== null ? vocab.indexOf(corpus.record.docSep) : -1;
+  const breaks = stream.breaksAtCursor(vocab.indexOf('\n'), separator);
+  return [...new Set([...breaks, ...streamsToReset(config.seed, state.iteration, config.batchSize, STATE_RESET_PROBABILITY)])];
 }
 
 /** Why the run stops before its next iteration, if it does. */
@@ -327,31 +333,6 @@ function newBudgetOnResume(options: TrainOptions, config: TrainingConfig, state:
   if (options.resume === undefined || !BUDGETS.some((key) => given[key] !== undefined)) return false;
   if (given.timeLimit !== undefined) return true;
   return iterationBudget(config, itersPerEpoch) !== state.schedule!.iterationLimit;
-}
-
-/**
- * Reads the corpus, with the resumed or starting checkpoint's vocabulary when there is one. A run from
- * --init-from's weights on a text with characters the model does not know reads it again with those
- * characters added at the end of the vocabulary (the model grows by them: see copyWeights).
- */
-async function readCorpus(options: TrainOptions, inputs: InputList, plan: StartPlan, emit: Run['emit']): Promise<CorpusTokens> {
-  let lastReading = 0;
-  const read = (vocab: Vocab | undefined) => readInputs(inputs, {
-    docSep: plan.docSep, vocab, stdin: options.stdin, signal: options.signal,
-    onProgress: (p) => {
-      if (p.seconds - lastReading < (options.progressInterval ?? 250) / 1000) return;
-      lastReading = p.seconds;
-      emit({ type: 'reading', ...p });
-    },
-  });
-  const { start } = plan;
-  let corpus = await read(start.kind === 'fresh' ? undefined : Vocab.fromChars(start.checkpoint.vocab));
-  if (start.kind === 'init' && corpus.unknown.chars.length > 0) {
-    const added = [...corpus.unknown.chars].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
-    corpus = await read(Vocab.fromChars([...start.checkpoint.vocab, ...added]));
-  }
-  if (corpus.skipped.length > 0) emit({ type: 'warning', message: describeSkipped(corpus.skipped) });
-  return corpus;
 }
 
 /**

@@ -42,7 +42,7 @@ export class WebModel {
   private readonly sampling: Model;
   private readonly steered: Model;
   private draw: { draw: Draw; key: string } | null = null;
-  private logits: number | null = null; // null: nothing fed since reset()
+  private logits = 0; // where the last step's logits are on the heap
 
   private constructor(readonly facts: ModelFacts, packed: PackedModel, weights: Float32Array[], readonly backend: BackendName) {
     this.vocab = Vocab.fromChars(packed.vocab);
@@ -78,8 +78,8 @@ export class WebModel {
   /** Forgets everything fed and drawn: the next draw starts as a sample without a prime does. */
   reset(): void {
     this.steered.resetState(1);
-    this.logits = null;
     this.draw = null;
+    this.step(this.vocab.startToken); // as charnn sample starts: a paragraph's start, then the prime
   }
 
   /** Runs the model over text (its characters must be in the vocabulary). */
@@ -139,8 +139,7 @@ export class WebModel {
 
   /** The logits of the last step; before anything was fed, those after the start token (as the CLI starts). */
   private lastLogits(): number {
-    if (this.logits === null) this.step(this.vocab.startToken);
-    return this.logits!;
+    return this.logits;
   }
 
   private step(token: number): void {
