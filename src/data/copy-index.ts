@@ -68,6 +68,7 @@ export class CopyIndex {
   private narrow(pattern: ArrayLike<number>, from: number, length: number, lo: number, hi: number): [number, number] {
     const depth = length - 1;
     const token = pattern[from + depth];
+    if (token < 0) return [lo, lo]; // a character the corpus lacks occurs nowhere
     const at = (i: number) => {
       const p = this.suffixes[i] + depth;
       return p < this.tokens.length ? this.tokens[p] : -1; // a suffix that ends first sorts first

@@ -1,3 +1,4 @@
+import type { CopyIndex } from '../data/copy-index.js';
 import type { Vocab } from '../data/vocab.js';
 import type { Model } from '../model/model.js';
 import type { StateBlock } from '../model/recurrent.js';
@@ -22,6 +23,8 @@ export interface RowOptions extends DrawOptions {
    * second on (the first has nothing before it).
    */
   logprobs?: number | null;
+  /** The copy guard: never emit a span of more than `maxCopy` characters that occurs in the index's text. */
+  guard?: { index: CopyIndex; maxCopy: number };
 }
 
 /** A character a row produced, with its log-probabilities when they were asked for. */
@@ -34,7 +37,8 @@ export interface Piece {
   top: [string, number][] | null;
 }
 
-export type FinishReason = 'stop' | 'length';
+/** `copy`: every character the row could draw next would have made a copy longer than the guard allows. */
+export type FinishReason = 'stop' | 'length' | 'copy';
 
 /** Row i of a request with seed s draws from seed s + i, so row 0 is what `charnn sample --seed s` gives. */
 export function rowSeed(seed: number, index: number): number {
@@ -60,6 +64,7 @@ export class SampleRow {
   private readonly keep: number; // characters of tail the longest stop string needs
   private tail = '';
   private pieces: Piece[] = [];
+  private readonly guard: CopyGuard | null;
 
   constructor(private readonly vocab: Vocab, private readonly options: RowOptions) {
     const prime = [...options.prime];
@@ -70,6 +75,7 @@ export class SampleRow {
     this.draw = new Draw(vocab.size, options, options.rng);
     this.stops = (options.stop ?? []).filter((s) => s.length > 0);
     this.keep = Math.max(0, ...this.stops.map((s) => s.length));
+    this.guard = options.guard ? new CopyGuard(vocab, options.guard.index, options.guard.maxCopy, prime) : null;
     if (options.echo) {
       // Scored, the prime's characters after the first come with their scores as the steps reach them.
       for (const char of this.scored ? prime.slice(0, 1) : prime) this.pieces.push({ char, prompt: true, logprob: null, top: null });
@@ -107,7 +113,12 @@ export class SampleRow {
       if (this.options.length === 0 && this.fed === this.feeds.length - 1) this.finishReason = 'length';
       return;
     }
-    const token = this.draw.pick(heap, logits);
+    const token = this.draw.pick(heap, logits, this.guard?.banned() ?? null);
+    if (token < 0) {
+      this.finishReason = 'copy';
+      return;
+    }
+    this.guard?.push(token);
     const piece = this.piece(token, heap, logits, false);
     this.pieces.push(piece);
     this.generated++;
@@ -125,6 +136,40 @@ export class SampleRow {
     if (logprobs === null) return { char: chars[token], prompt, logprob: null, top: null };
     const scores = logProbabilities(heap, logits, this.vocab.size, token, logprobs);
     return { char: chars[token], prompt, logprob: scores.logprob, top: scores.top.map(([j, lp]) => [chars[j], lp]) };
+  }
+}
+
+/**
+ * What a row may not draw next: the characters that would end a span of maxCopy + 1 characters found in
+ * the corpus, that is, those that follow the row's last maxCopy characters (prime included) somewhere in
+ * it. The index has the corpus's own token numbers: the model's map through the characters.
+ */
+class CopyGuard {
+  private readonly toIndex: Int32Array; // model token → index token (-1: a character the corpus lacks)
+  private readonly context: Int32Array; // the last maxCopy characters, as index tokens, oldest first
+  private filled = 0;
+  private readonly follows: Uint8Array;
+  private readonly ban: Uint8Array;
+
+  constructor(vocab: Vocab, private readonly index: CopyIndex, private readonly maxCopy: number, prime: readonly string[]) {
+    this.toIndex = Int32Array.from(vocab.chars, (c) => index.vocab.indexOf(c));
+    this.context = new Int32Array(maxCopy);
+    this.follows = new Uint8Array(index.vocab.size);
+    this.ban = new Uint8Array(vocab.size);
+    for (const c of prime) this.push(vocab.indexOf(c));
+  }
+
+  push(token: number): void {
+    if (this.filled === this.maxCopy) this.context.copyWithin(0, 1);
+    else this.filled++;
+    this.context[this.filled - 1] = this.toIndex[token];
+  }
+
+  banned(): Uint8Array | null {
+    if (this.filled < this.maxCopy) return null;
+    this.index.followers(this.context, 0, this.maxCopy, this.follows);
+    for (let t = 0; t < this.ban.length; t++) this.ban[t] = this.toIndex[t] >= 0 ? this.follows[this.toIndex[t]] : 0;
+    return this.ban;
   }
 }
 

@@ -33,19 +33,26 @@ export class Draw {
     this.order = new Int32Array(vocabSize);
   }
 
-  /** The next token, drawn from the logits at heap[logits … logits + V). */
-  pick(heap: Float32Array, logits: number): number {
+  /**
+   * The next token, drawn from the logits at heap[logits … logits + V). Tokens marked in `banned` (the
+   * copy guard) are never drawn; -1 when every candidate is banned.
+   */
+  pick(heap: Float32Array, logits: number, banned: Uint8Array | null = null): number {
     const V = this.vocabSize;
     const { temperature = 1, topK, topP, argmax } = this.options;
-    let best = 0;
-    for (let j = 1; j < V; j++) if (heap[logits + j] > heap[logits + best]) best = j;
-    if (argmax) return best;
+    let best = -1;
+    for (let j = 0; j < V; j++) if (!banned?.[j] && (best < 0 || heap[logits + j] > heap[logits + best])) best = j;
+    if (argmax || best < 0) return best;
     const w = this.weights;
     const max = heap[logits + best];
     for (let j = 0; j < V; j++) w[j] = Math.exp((heap[logits + j] - max) / temperature);
     if ((topK !== undefined && topK < V) || (topP !== undefined && topP < 1)) this.truncate(topK ?? V, topP ?? 1);
     let total = 0;
-    for (let j = 0; j < V; j++) total += w[j];
+    for (let j = 0; j < V; j++) {
+      if (banned?.[j]) w[j] = 0;
+      total += w[j];
+    }
+    if (total === 0) return -1; // top-k or top-p kept only banned characters
     let u = this.rng.uniform() * total;
     for (let j = 0; j < V; j++) {
       u -= w[j];

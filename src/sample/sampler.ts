@@ -6,7 +6,7 @@ import { defaultBackend, type BackendName } from '../kernels/index.js';
 import { Model } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { SampleBatch } from './batch.js';
+import { SampleBatch, type RowOptions } from './batch.js';
 import { checkDrawOptions, type DrawOptions } from './draw.js';
 
 export interface SampleOptions extends DrawOptions {
@@ -20,6 +20,8 @@ export interface SampleOptions extends DrawOptions {
   seed?: number;
   /** End the sample as soon as the generated text (not the prime) ends with one of these; it is included. */
   stop?: readonly string[];
+  /** The copy guard (see RowOptions): loadIndex(...) of the run's corpus index, and the longest copy allowed. */
+  guard?: RowOptions['guard'];
   backend?: BackendName;
 }
 
