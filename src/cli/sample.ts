@@ -11,7 +11,7 @@ export function registerSample(program: Command): void {
   program
     .command('sample')
     .description('generate text from a trained model, streamed to stdout')
-    .addOption(new Option('--checkpoint <file>', 'the checkpoint to sample from (default: the newest best.json under ./checkpoints, else the newest latest.json)'))
+    .addOption(new Option('--checkpoint <file>', 'the checkpoint to sample from (default: the newest best.json under ./checkpoints, else the newest latest.json; a run from standard input last)'))
     .addOption(new Option('--temp <t>', 'temperature (> 0): lower is safer, higher is wilder, near 0 is --argmax (also --temperature)').argParser(positiveNumber).default(1))
     .addOption(temperatureAlias())
     .addOption(new Option('--length <n>', 'characters to generate (the prime not counted); the output ends with a newline, added if the text does not end with one').argParser(nonNegativeInt).default(1000))

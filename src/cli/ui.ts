@@ -41,7 +41,7 @@ export function statusLine(plainSeconds: number | null): StatusLine {
   };
   const onResize = () => {
     if (spinner.isEnabled === canRedraw(stream)) return;
-    spinner.stop(); // before the width changes ora's sums (a no-op when disabled)
+    spinner.stop(); // clears the lines of its last frame, counted at the old width (a no-op when disabled)
     spinner.isEnabled = canRedraw(stream);
   };
   stream.on('resize', onResize);

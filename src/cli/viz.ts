@@ -40,7 +40,7 @@ export function registerViz(program: Command): void {
     .command('viz')
     .description('show what a model sees in a text: surprise, its next-character guesses, and what its cells track (an HTML page, or colours in the terminal)')
     .argument('[text-file]', 'a UTF-8 text file to run the model over')
-    .addOption(new Option('--checkpoint <file>', 'the model (default: the newest best.json under ./checkpoints, else the newest latest.json)'))
+    .addOption(new Option('--checkpoint <file>', 'the model (default: the newest best.json under ./checkpoints, else the newest latest.json; a run from standard input last)'))
     .addOption(new Option('--text <text>', 'the text to run the model over, given on the command line'))
     .addOption(new Option('--sample <n>', 'run the model over a fresh sample of n characters of its own').argParser(positiveInt))
     .addOption(new Option('--temp <t>', 'temperature of --sample (also --temperature)').argParser(positiveNumber).default(1))
