@@ -77,7 +77,8 @@ async function waitFor<T>(value: () => T | null): Promise<T> {
   }
 }
 
-const TINY = ['--layers', '1', '--hidden', '16', '--seq-length', '16', '--batch-size', '8', '--threads', '1', '--sample-every', '0'];
+// --max-epochs far away: --time-limit (or a signal) is what ends a run, however fast the machine.
+const TINY = ['--layers', '1', '--hidden', '16', '--seq-length', '16', '--batch-size', '8', '--threads', '1', '--sample-every', '0', '--max-epochs', '1000000'];
 
 beforeAll(async () => {
   dir = tempDir('terminals');
