@@ -31,7 +31,8 @@ describe.concurrent('charnn sample', () => {
     const r = await charnn(['sample', '--length', '50', '--seed', '1'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/sampling from checkpoints\/corpus\/best\.json/);
-    expect([...r.stdout].length).toBe(50);
+    expect([...r.stdout].length).toBe(50 + 1);
+    expect(r.stdout.endsWith('\n')).toBe(true);
   });
 
   it('without a best.json, falls back to the newest latest.json', async () => {
@@ -41,15 +42,17 @@ describe.concurrent('charnn sample', () => {
     const r = await charnn(['sample', '--length', '5', '--seed', '1'], only);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/sampling from checkpoints\/run\/latest\.json/);
-    expect([...r.stdout].length).toBe(5);
+    expect([...r.stdout].length).toBe(5 + 1);
+    expect(r.stdout.endsWith('\n')).toBe(true);
   });
 
-  it('writes exactly the prime and --length characters to stdout, valid UTF-8 with astral characters', async () => {
+  it('writes exactly the prime and --length characters to stdout, and a final newline, valid UTF-8 with astral characters', async () => {
     const r = spawnSync(process.execPath, [BIN, 'sample', '--checkpoint', 'random.json', '--length', '300', '--seed', '4', '--prime', '🦊a'], { cwd: dir });
     expect(r.status).toBe(0);
     const text = new TextDecoder('utf-8', { fatal: true }).decode(r.stdout);
     expect(text.startsWith('🦊a')).toBe(true);
-    expect([...text].length).toBe(302);
+    expect([...text].length).toBe(302 + 1);
+    expect(text.endsWith('\n')).toBe(true);
     for (const c of text) expect(VOCAB).toContain(c);
   });
 
@@ -110,7 +113,7 @@ describe.concurrent('charnn sample', () => {
     expect(refused.stderr).toMatch(/"x" "y" "z"/);
     const skipped = await charnn(['sample', '--checkpoint', 'random.json', '--prime', 'axb', '--prime-unknown', 'skip', '--length', '0'], dir);
     expect(skipped.code).toBe(0);
-    expect(skipped.stdout).toBe('ab');
+    expect(skipped.stdout).toBe('ab\n');
     expect(skipped.stderr).toMatch(/dropped 1 prime character/);
   });
 
@@ -170,6 +173,6 @@ for await (const char of sample(checkpoint, { temperature: 0.8, length: 300, pri
     expect(library.status, library.stderr).toBe(0);
     const cli = await charnn(['sample', '--checkpoint', 'random.json', '--temp', '0.8', '--length', '300', '--prime', 'a b', '--seed', '1'], dir);
     expect([...library.stdout].length).toBe(303);
-    expect(library.stdout).toBe(cli.stdout);
+    expect(library.stdout + '\n').toBe(cli.stdout); // the command line ends its text with a newline
   });
 });

@@ -6,6 +6,8 @@ import { quotedText } from './helpers/texts.js';
 
 let dir: string;
 const CKPT = 'checkpoints/corpus/best.json';
+/** The page viz writes without --out: beside the checkpoint. */
+const PAGE = 'checkpoints/corpus/charnn-viz.html';
 
 /** The data the page carries, parsed from its JSON block. */
 function pageData(file: string): any {
@@ -25,17 +27,17 @@ beforeAll(async () => {
 const ROOM = { timeout: 180_000 };
 
 describe('charnn viz writes one self-contained HTML page', ROOM, () => {
-  it('from a text file, with the newest best.json under ./checkpoints, to charnn-viz.html; the path on stderr', async () => {
+  it('from a text file, with the newest best.json under ./checkpoints, to charnn-viz.html beside it; the path on stderr', async () => {
     const r = await charnn(['viz', 'text.txt'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/showing checkpoints\/corpus\/best\.json/);
-    expect(r.stderr).toMatch(/wrote charnn-viz\.html \(.+ bytes\): 700 characters, \d+\.\d{3} bits\/char/);
-    const html = fs.readFileSync(path.join(dir, 'charnn-viz.html'), 'utf8');
+    expect(r.stderr).toMatch(/wrote checkpoints\/corpus\/charnn-viz\.html \(.+ bytes\): 700 characters, \d+\.\d{3} bits\/char/);
+    const html = fs.readFileSync(path.join(dir, PAGE), 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
     // Nothing is fetched: no external script, style, font or image.
     expect(html).not.toMatch(/<script[^>]+src=|<link|@import|url\(|https?:\/\//);
-    const data = pageData(path.join(dir, 'charnn-viz.html'));
+    const data = pageData(path.join(dir, PAGE));
     expect(data.text).toBe(fs.readFileSync(path.join(dir, 'text.txt'), 'utf8'));
     expect(data).toMatchObject({ model: '2×16 LSTM', corpus: 'corpus', iteration: 60, layers: 2, hiddenSize: 16, topK: 5, stateLabel: 'tanh(c)' });
     expect(data.detections.map((d: { feature: string }) => d.feature)).toEqual(
@@ -48,9 +50,9 @@ describe('charnn viz writes one self-contained HTML page', ROOM, () => {
   });
 
   it('the header names model, corpus, iteration, validation loss and bits/char on this text', async () => {
-    const html = fs.readFileSync(path.join(dir, 'charnn-viz.html'), 'utf8');
+    const html = fs.readFileSync(path.join(dir, PAGE), 'utf8');
     const best = readJson(path.join(dir, CKPT)).training.bestValLoss;
-    const data = pageData(path.join(dir, 'charnn-viz.html'));
+    const data = pageData(path.join(dir, PAGE));
     expect(html).toContain('model <b>2×16 LSTM</b>');
     expect(html).toContain('corpus <b>corpus</b>');
     expect(html).toContain('iteration <b>60</b>');
@@ -80,7 +82,7 @@ describe('charnn viz writes one self-contained HTML page', ROOM, () => {
   it('--cell opens the page on that cell; otherwise on the cell the detectors found strongest', async () => {
     expect((await charnn(['viz', 'text.txt', '--cell', '1:7', '--out', 'cell.html'], dir)).code).toBe(0);
     expect(pageData(path.join(dir, 'cell.html')).cell).toEqual({ layer: 1, cell: 7 });
-    const data = pageData(path.join(dir, 'charnn-viz.html'));
+    const data = pageData(path.join(dir, PAGE));
     const strongest = data.detections.flatMap((d: any) => d.cells).sort((a: any, b: any) => Math.abs(b.r) - Math.abs(a.r))[0];
     expect(data.cell).toMatchObject({ layer: strongest.layer, cell: strongest.cell });
   });
@@ -104,7 +106,7 @@ describe('charnn viz --terminal', ROOM, () => {
     expect(lines).toHaveLength(1 + [...text].length);
     expect(lines[1]).toMatch(/^"T" +\d+\.\d\d +(".+" \d+\.\d%  ){4}".+" \d+\.\d%$/);
     expect(lines[32]).toMatch(/^"\\n" +\d+\.\d\d /);
-    expect(fs.existsSync(path.join(dir, 'charnn-viz.html'))).toBe(true); // (written by an earlier test; --terminal writes no page)
+    expect(fs.existsSync(path.join(dir, PAGE))).toBe(true); // (written by an earlier test; --terminal writes no page)
   });
 
   it('FORCE_COLOR colours the backgrounds in true colour, with a one-line legend, wrapped to the width', async () => {
@@ -160,7 +162,7 @@ describe('charnn viz refuses bad input with one line and exit 2', ROOM, () => {
   });
   it('a --cell that is malformed or not in the model', async () => {
     await refuse(['text.txt', '--cell', '2'], /expected LAYER:CELL, e\.g\. 2:117/);
-    await refuse(['text.txt', '--cell', '3:0', '--out', 'x.html'], /--cell 3:0 is not in this model: it has layers 1–2 of cells 0–15/);
+    await refuse(['text.txt', '--cell', '3:0', '--out', 'x.html'], /--cell 3:0 is not in this model: it has 2 layers \(1–2\) of 16 cells \(0–15\)/);
     await refuse(['text.txt', '--cell', '1:16', '--terminal'], /--cell 1:16 is not in this model/);
   });
 });

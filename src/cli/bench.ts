@@ -5,7 +5,7 @@ import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js'
 import { CELL_TYPES, type CellType } from '../model/model.js';
 import { benchmark, type BenchResult } from '../train/bench.js';
 import { choice, positiveInt } from './options.js';
-import { compact, stderrStyle as style } from './ui.js';
+import { canRedraw, compact, stderrStyle as style } from './ui.js';
 
 /** The configurations of the performance goal: layers, hidden, batch, seq (as ../shared/bench/compare.sh). */
 const STANDARD: [number, number, number, number][] = [[1, 128, 32, 64], [2, 128, 32, 64], [2, 256, 32, 64], [2, 512, 50, 50]];
@@ -36,8 +36,10 @@ Examples:
       const one = [opts.layers, opts.hidden, opts.batch, opts.seq].some((v) => v !== undefined);
       const configs = one ? [[opts.layers ?? 2, opts.hidden ?? 128, opts.batch ?? 32, opts.seq ?? 64]] : STANDARD;
       if (!opts.json) process.stdout.write(header() + '\n');
+      // On a terminal, each row overwrites its "measuring" line; elsewhere that is a line of its own.
+      const end = canRedraw(process.stderr) ? '\r' : '\n';
       for (const [layers, hidden, batch, seq] of configs) {
-        if (!opts.json) process.stderr.write(style.dim(`measuring ${layers}×${hidden}, batch ${batch}×${seq}…`) + '\r');
+        if (!opts.json) process.stderr.write(style.dim(`measuring ${layers}×${hidden}, batch ${batch}×${seq}…`) + end);
         const result = await benchmark({
           corpusPath: opts.corpus ?? OUR_CORPUS, cell: opts.model, layers, hidden, batch, seq,
           steps: opts.steps ?? (hidden >= 512 ? 6 : hidden >= 256 ? 12 : 30), backend: opts.backend, threads: opts.threads,

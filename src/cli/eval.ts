@@ -1,12 +1,11 @@
 import { Command, Option } from 'commander';
-import ora from 'ora';
 import { loadCheckpoint } from '../checkpoint/store.js';
 import { describeSkipped } from '../data/corpus.js';
 import { describeChars } from '../data/vocab.js';
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
 import { evaluateCorpus } from '../train/evaluate.js';
 import { choice, repeatable } from './options.js';
-import { bytes, stderrStyle as style } from './ui.js';
+import { bytes, statusLine, stderrStyle as style } from './ui.js';
 
 export function registerEval(program: Command): void {
   program
@@ -24,14 +23,13 @@ Examples:
   $ cat held-out.txt | charnn eval checkpoints/lighthouse/best.json -`)
     .action(async (checkpointFile: string, inputs: string[], opts: { include?: string[]; json?: boolean; backend: BackendName }) => {
       const checkpoint = await loadCheckpoint(checkpointFile);
-      const spinner = ora({ stream: process.stderr, discardStdin: false });
+      const status = statusLine(null); // a terminal only: the result is the one line elsewhere
       const result = await evaluateCorpus(checkpoint, inputs, opts.backend, {
         include: opts.include,
         onProgress: (p) => {
-          if (p.seconds < 1 || !spinner.isEnabled) return;
-          spinner.start(`reading: ${bytes(p.bytes)}${p.totalBytes !== null ? ` of ${bytes(p.totalBytes)}` : ''}, ${bytes(p.bytes / p.seconds)}/s`);
+          if (p.seconds >= 1) status.show(`reading: ${bytes(p.bytes)}${p.totalBytes !== null ? ` of ${bytes(p.totalBytes)}` : ''}, ${bytes(p.bytes / p.seconds)}/s`);
         },
-      }).finally(() => spinner.stop());
+      }).finally(() => status.stop());
       const what = inputs.join(' ');
       if (result.skipped.length > 0) process.stderr.write(style.yellow(`warning: ${describeSkipped(result.skipped)}`) + '\n');
       if (opts.json) {

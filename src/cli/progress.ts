@@ -1,7 +1,6 @@
-import ora from 'ora';
 import { describeChars } from '../data/vocab.js';
 import type { TrainEvent } from '../train/trainer.js';
-import { bytes as formatBytes, clock, compact, stderrStyle as style } from './ui.js';
+import { bytes as formatBytes, clock, compact, statusLine, stderrStyle as style } from './ui.js';
 
 /** How `charnn train` shows its events: JSON lines on stdout, or progress on stderr. */
 export interface Display {
@@ -18,35 +17,23 @@ export function jsonDisplay(): Display {
   };
 }
 
-/** A spinner line on a terminal; plain lines (at evaluations and every 10 s) when stderr is a file or pipe. */
+/**
+ * A spinner line on a terminal; plain lines (at evaluations, and after 10 s without one) when stderr is a
+ * file or pipe, or a terminal that cannot redraw a line (TERM=dumb, 0 columns: see canRedraw).
+ */
 export function progressDisplay(): Display {
-  const spinner = ora({ stream: process.stderr, discardStdin: false });
-  const interactive = spinner.isEnabled;
-  let lastPlain = 0;
-  const line = (text: string) => {
-    if (interactive) {
-      spinner.clear();
-      process.stderr.write(text + '\n');
-      spinner.render();
-    } else process.stderr.write(text + '\n');
-  };
+  const status = statusLine(10);
+  const line = status.print;
   return {
     event(e) {
       switch (e.type) {
         case 'reading': {
           const text = `reading the corpus: ${formatBytes(e.bytes)}${e.totalBytes !== null ? ` of ${formatBytes(e.totalBytes)}` : ''}, ` +
             `${formatBytes(e.bytes / Math.max(e.seconds, 1e-3))}/s`;
-          if (interactive) {
-            if (!spinner.isSpinning) spinner.start(text);
-            else spinner.text = text;
-          } else if (e.seconds - lastPlain >= 10) {
-            lastPlain = e.seconds;
-            line(text);
-          }
+          status.show(text);
           break;
         }
         case 'start': {
-          lastPlain = 0;
           const m = e.model;
           if (e.config.autoChoice && e.resumedFrom === null) line(e.config.autoChoice.message);
           if (e.addedChars.length > 0) line(`the vocabulary grows by ${e.addedChars.length} character(s) the model did not know: ${describeChars(e.addedChars)}`);
@@ -61,18 +48,14 @@ export function progressDisplay(): Display {
               ? `validation: ${compact(e.valScored)} of the ${compact(e.valChars)} held-out characters at each evaluation, in windows spread over them (--val-max-chars)`
               : `validation: all ${compact(e.valChars)} held-out characters at each evaluation`);
           }
-          if (interactive) spinner.start('starting');
+          status.show('starting');
           break;
         }
         case 'iteration': {
           const text = `iter ${e.iteration}${e.lastIteration !== null ? `/${e.lastIteration}` : ''}  epoch ${e.epoch.toFixed(2)}  ` +
             `loss ${e.smoothLoss.toFixed(3)}  val ${e.lastValLoss !== null ? e.lastValLoss.toFixed(3) : '-'}  ` +
             `${compact(e.charsPerSecond)} chars/s  ${e.etaSeconds !== null ? `ETA ${clock(e.etaSeconds)}` : `${clock(e.seconds)} elapsed`}`;
-          if (interactive) spinner.text = text;
-          else if (e.seconds - lastPlain >= 10) {
-            lastPlain = e.seconds;
-            line(text);
-          }
+          status.show(text);
           break;
         }
         case 'eval':
@@ -90,7 +73,7 @@ export function progressDisplay(): Display {
           line(style.yellow(`warning: ${e.message}`));
           break;
         case 'done': {
-          if (interactive) spinner.stop();
+          status.stop();
           const why = { 'max-iters': 'reached --max-iters', 'max-epochs': 'reached --max-epochs', 'time-limit': 'reached --time-limit',
             patience: 'validation loss stopped improving (--patience)', interrupted: 'interrupted' }[e.reason];
           const last = e.lastValLoss !== null && e.lastValLoss !== e.bestValLoss ? ` (last ${e.lastValLoss.toFixed(4)})` : '';
@@ -101,6 +84,6 @@ export function progressDisplay(): Display {
       }
     },
     note: (text) => line(style.yellow(text)),
-    stop: () => spinner.stop(),
+    stop: status.stop,
   };
 }

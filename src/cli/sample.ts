@@ -11,10 +11,11 @@ export function registerSample(program: Command): void {
   program
     .command('sample')
     .description('generate text from a trained model, streamed to stdout')
-    .addOption(new Option('--checkpoint <file>', 'the checkpoint to sample from (default: the newest best.json under ./checkpoints, else the newest latest.json)'))
-    .addOption(new Option('--temp <t>', 'temperature (> 0): lower is safer, higher is wilder, near 0 is --argmax').argParser(positiveNumber).default(1))
-    .addOption(new Option('--length <n>', 'characters to generate (the prime not counted)').argParser(nonNegativeInt).default(1000))
-    .addOption(new Option('--prime <text>', 'text to start from; it is printed first'))
+    .addOption(new Option('--checkpoint <file>', 'the checkpoint to sample from (default: the newest best.json under ./checkpoints, else the newest latest.json; a run from standard input last)'))
+    .addOption(new Option('--temp <t>', 'temperature (> 0): lower is safer, higher is wilder, near 0 is --argmax (also --temperature)').argParser(positiveNumber).default(1))
+    .addOption(temperatureAlias())
+    .addOption(new Option('--length <n>', 'characters to generate (the prime not counted); the output ends with a newline, added if the text does not end with one').argParser(nonNegativeInt).default(1000))
+    .addOption(new Option('--prime <text>', 'text to start from; it is printed first; escapes as --stop').argParser(unescape))
     .addOption(new Option('--prime-unknown <how>', 'prime characters the model does not know: error or skip').argParser(choice(['error', 'skip'] as const)).default('error'))
     .addOption(new Option('--seed <n>', 'the same seed gives the same text (default: random)').argParser(seed))
     .addOption(new Option('--top-k <k>', 'sample only among the k most likely characters (k above the vocabulary size: all)').argParser(positiveInt))
@@ -33,12 +34,12 @@ Examples:
   $ charnn sample --length 100000 | less
   $ charnn sample --count 100 --length 40 --json | jq -r .text`)
     .action(async (opts: {
-      checkpoint?: string; temp: number; length: number; prime?: string; primeUnknown: 'error' | 'skip'; seed?: number;
+      checkpoint?: string; temp: number; temperature?: number; length: number; prime?: string; primeUnknown: 'error' | 'skip'; seed?: number;
       topK?: number; topP?: number; argmax?: boolean; stop: string[]; count: number; json?: boolean; backend: BackendName;
     }) => {
       const file = opts.checkpoint ?? (await defaultCheckpoint('sampling from'));
       const sampler = new Sampler(await loadCheckpoint(file), {
-        temperature: opts.temp, length: opts.length, prime: opts.prime, primeUnknown: opts.primeUnknown, seed: opts.seed,
+        temperature: opts.temperature ?? opts.temp, length: opts.length, prime: opts.prime, primeUnknown: opts.primeUnknown, seed: opts.seed,
         topK: opts.topK, topP: opts.topP, argmax: opts.argmax, stop: opts.stop, backend: opts.backend,
       });
       const { dropped } = sampler.primeText();
@@ -48,9 +49,17 @@ Examples:
 }
 
 /**
+ * `--temperature`, char-rnn's and torch-rnn's spelling of `--temp`, accepted for it (hidden from the help,
+ * which names it under --temp).
+ */
+export function temperatureAlias(): Option {
+  return new Option('--temperature <t>').argParser(positiveNumber).conflicts('temp').hideHelp();
+}
+
+/**
  * Streams the samples to stdout a character at a time (writes to a pipe, file or terminal go out at once;
  * when the reader is slower, we wait for it). Each sample but the last ends with a blank line, newlines
- * added only as needed, so one that ends a paragraph is not followed by two. A reader that goes away
+ * added only as needed, so one that ends a paragraph is not followed by two; the last ends with a newline. A reader that goes away
  * (`| head`) ends the program quietly; any other write error is reported. With `json`, each sample is
  * written whole as one line of JSON instead, so no sample's text can be taken for a separator.
  */
@@ -79,7 +88,8 @@ async function writeSamples(sampler: Sampler, count: number, json: boolean): Pro
       if (++written % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
   }
-  if (!gone() && stdout.isTTY && !tail.endsWith('\n')) stdout.write('\n'); // leave the prompt on a line of its own
+  // Text ends with a newline, so that what follows (the prompt, `cat`'s next file) starts on a line of its own.
+  if (!gone() && tail !== '' && !tail.endsWith('\n')) stdout.write('\n');
   const failure = failures[0];
   if (failure && failure.code !== 'EPIPE') throw new RuntimeFailure(`cannot write the sample to stdout: ${failure.message}`);
 }

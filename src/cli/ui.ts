@@ -1,8 +1,64 @@
 import chalk, { Chalk, chalkStderr } from 'chalk';
+import ora from 'ora';
+
+/** NO_COLOR (no-color.org): chalk itself reads only TERM, FORCE_COLOR and whether the stream is a terminal. */
+const noColour = Boolean(process.env.NO_COLOR);
 
 /** Colours for stderr and stdout: none when NO_COLOR is set or the stream is not a terminal. */
-export const stderrStyle = process.env.NO_COLOR ? new Chalk({ level: 0 }) : chalkStderr;
-export const stdoutStyle = process.env.NO_COLOR ? new Chalk({ level: 0 }) : chalk;
+export const stderrStyle = noColour ? new Chalk({ level: 0 }) : chalkStderr;
+export const stdoutStyle = noColour ? new Chalk({ level: 0 }) : chalk;
+
+/**
+ * Whether a line can be redrawn in place on `stream`: a terminal (not TERM=dumb, not CI: ora's own test)
+ * whose width is known and not 0. Some CI and container terminals report 0 columns; ora divides by the
+ * width, and its line count then turns infinite: it clears lines for ever and nothing else runs.
+ */
+export function canRedraw(stream: NodeJS.WriteStream): boolean {
+  return stream.isTTY === true && process.env.TERM !== 'dumb' && !('CI' in process.env) && (stream.columns ?? 0) > 0;
+}
+
+/** A status line on stderr; see statusLine. */
+export interface StatusLine {
+  /** Shows `text` as the status: redrawn in place, or else written as a plain line (see statusLine). */
+  show(text: string): void;
+  /** Writes a line of its own, above the status. */
+  print(text: string): void;
+  stop(): void;
+}
+
+/**
+ * A spinner on stderr where it can redraw (canRedraw), else plain lines: `show` writes one when
+ * `plainSeconds` have passed since the last line written (null: never). A terminal resized to 0 columns
+ * stops the spinner and gets plain lines until it has a width again.
+ */
+export function statusLine(plainSeconds: number | null): StatusLine {
+  const stream = process.stderr;
+  const spinner = ora({ stream, discardStdin: false, isEnabled: canRedraw(stream), color: noColour ? false : 'cyan' });
+  let lastLine = performance.now();
+  const write = (text: string) => {
+    lastLine = performance.now();
+    stream.write(text + '\n'); // while the spinner spins, ora clears it before the write and redraws it after
+  };
+  const onResize = () => {
+    if (spinner.isEnabled === canRedraw(stream)) return;
+    spinner.stop(); // clears the lines of its last frame, counted at the old width (a no-op when disabled)
+    spinner.isEnabled = canRedraw(stream);
+  };
+  stream.on('resize', onResize);
+  return {
+    show(text) {
+      if (spinner.isEnabled) {
+        spinner.text = text;
+        if (!spinner.isSpinning) spinner.start();
+      } else if (plainSeconds !== null && performance.now() - lastLine >= plainSeconds * 1000) write(text);
+    },
+    print: write,
+    stop() {
+      spinner.stop();
+      stream.off('resize', onResize);
+    },
+  };
+}
 
 /** 1234567 → "1.23M", for parameter counts and speeds. */
 export function compact(n: number): string {

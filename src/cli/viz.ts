@@ -4,7 +4,8 @@ import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Checkpoint } from '../checkpoint/format.js';
 import { loadCheckpoint } from '../checkpoint/store.js';
-import { describeSkipped, readCorpus } from '../data/corpus.js';
+import { describeSkipped, readInputs } from '../data/corpus.js';
+import { findInputs, type InputList } from '../data/inputs.js';
 import { describeChars, Vocab } from '../data/vocab.js';
 import { traceActivations } from '../inspect/activations.js';
 import { detectCells, saturatedCells, shownStates, textFeatures, type CellRef } from '../inspect/detectors.js';
@@ -12,18 +13,23 @@ import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js'
 import { Sampler } from '../sample/sampler.js';
 import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { defaultCheckpoint } from './checkpoints.js';
+import { temperatureAlias } from './sample.js';
 import { choice, nonNegativeInt, positiveInt, positiveNumber } from './options.js';
 import { compact, stderrStyle as style } from './ui.js';
 import { renderPage } from './viz-page.js';
 import { colouredText, plainTable, stdoutColourLevel, type ShownCell } from './viz-terminal.js';
+
+/** The page's file name, in the checkpoint's folder unless --out says otherwise. */
+const PAGE = 'charnn-viz.html';
 
 interface VizOptions {
   checkpoint?: string;
   text?: string;
   sample?: number;
   temp: number;
+  temperature?: number;
   seed?: number;
-  out: string;
+  out?: string;
   terminal?: boolean;
   cell?: CellRef;
   backend: BackendName;
@@ -34,18 +40,19 @@ export function registerViz(program: Command): void {
     .command('viz')
     .description('show what a model sees in a text: surprise, its next-character guesses, and what its cells track (an HTML page, or colours in the terminal)')
     .argument('[text-file]', 'a UTF-8 text file to run the model over')
-    .addOption(new Option('--checkpoint <file>', 'the model (default: the newest best.json under ./checkpoints, else the newest latest.json)'))
+    .addOption(new Option('--checkpoint <file>', 'the model (default: the newest best.json under ./checkpoints, else the newest latest.json; a run from standard input last)'))
     .addOption(new Option('--text <text>', 'the text to run the model over, given on the command line'))
     .addOption(new Option('--sample <n>', 'run the model over a fresh sample of n characters of its own').argParser(positiveInt))
-    .addOption(new Option('--temp <t>', 'temperature of --sample').argParser(positiveNumber).default(1))
+    .addOption(new Option('--temp <t>', 'temperature of --sample (also --temperature)').argParser(positiveNumber).default(1))
+    .addOption(temperatureAlias())
     .addOption(new Option('--seed <n>', 'seed of --sample (default: random)').argParser(nonNegativeInt))
-    .addOption(new Option('--out <file>', 'the HTML page to write').default('charnn-viz.html'))
+    .addOption(new Option('--out <file>', `the HTML page to write (default: ${PAGE} in the checkpoint's folder)`))
     .addOption(new Option('--terminal', 'print the text coloured in the terminal instead (a plain table without colour)'))
     .addOption(new Option('--cell <layer:cell>', 'colour by this cell (layers from 1, cells from 0), e.g. 2:117; the page opens on it').argParser(cellRef))
     .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
     .addHelpText('after', `
 Examples:
-  $ charnn viz input.txt                          # writes charnn-viz.html
+  $ charnn viz input.txt                          # writes checkpoints/input/${PAGE}
   $ charnn viz --checkpoint ck/best.json --text "Where's the quote? \\"Here\\", she said."
   $ charnn viz --sample 2000 --temp 0.8           # a fresh sample, as the model sees it
   $ charnn viz input.txt --terminal --cell 2:117  # colour the text in the terminal by one cell`)
@@ -56,11 +63,14 @@ Examples:
           ? 'nothing to show: give a text file, --text "…" or --sample <n>'
           : 'give one text to show: a text file, --text or --sample, not several');
       }
-      if (!opts.terminal) await checkWritable(opts.out);
+      // Everything that can be wrong with the command is found before the model is read.
+      const file = textFile !== undefined ? { name: textFile, inputs: await findInputs([textFile]) } : null;
       const checkpointFile = opts.checkpoint ?? (await defaultCheckpoint('showing'));
+      const out = opts.out ?? path.join(path.dirname(checkpointFile), PAGE);
+      if (!opts.terminal) await checkWritable(out);
       const ckpt = await loadCheckpoint(checkpointFile);
       if (opts.cell) checkCell(opts.cell, ckpt);
-      const { text, source, unknown } = await textToShow(textFile, opts, ckpt);
+      const { text, source, unknown } = await textToShow(file, opts, ckpt);
 
       const traced = traceActivations(ckpt, text, { backend: opts.backend });
       const trace = unknown ? { ...traced, unknownChars: unknown.count, unknown: unknown.chars } : traced;
@@ -82,11 +92,11 @@ Examples:
         cell: opts.cell ?? strongest ?? { layer: trace.layers, cell: 0 }, ckpt, checkpointFile, source,
       });
       try {
-        writeFileAtomic(opts.out, page);
+        writeFileAtomic(out, page);
       } catch (err) {
-        throw new RuntimeFailure(`cannot write ${opts.out}: ${(err as Error).message}`);
+        throw new RuntimeFailure(`cannot write ${out}: ${(err as Error).message}`);
       }
-      process.stderr.write(`wrote ${opts.out} (${compact(Buffer.byteLength(page))} bytes): ${trace.length} characters, ${trace.bitsPerChar.toFixed(3)} bits/char\n`);
+      process.stderr.write(`wrote ${out} (${compact(Buffer.byteLength(page))} bytes): ${trace.length} characters, ${trace.bitsPerChar.toFixed(3)} bits/char\n`);
     });
 }
 
@@ -102,7 +112,9 @@ function cellRef(value: string): CellRef {
 function checkCell(ref: CellRef, ckpt: Checkpoint): void {
   const { layers, hiddenSize } = ckpt.model;
   if (ref.layer > layers || ref.cell >= hiddenSize) {
-    throw new UsageError(`--cell ${ref.layer}:${ref.cell} is not in this model: it has layers 1–${layers} of cells 0–${hiddenSize - 1}`);
+    const which = (count: number, first: number) => (count === 1 ? `(${first})` : `(${first}–${first + count - 1})`);
+    throw new UsageError(`--cell ${ref.layer}:${ref.cell} is not in this model: it has ${layers} layer${layers === 1 ? '' : 's'} ${which(layers, 1)} ` +
+      `of ${hiddenSize} cells ${which(hiddenSize, 0)}`);
   }
 }
 
@@ -118,20 +130,21 @@ function shownCell(ref: CellRef, states: Float32Array[], H: number, label: strin
  * vocabulary counted and left out while reading: `unknown`); a --text or a sample is a string, whose
  * unknown characters activations() leaves out.
  */
-async function textToShow(textFile: string | undefined, opts: VizOptions, ckpt: Checkpoint): Promise<{ text: string; source: string; unknown?: { chars: string[]; count: number } }> {
+async function textToShow(file: { name: string; inputs: InputList } | null, opts: VizOptions, ckpt: Checkpoint): Promise<{ text: string; source: string; unknown?: { chars: string[]; count: number } }> {
   if (opts.sample !== undefined) {
-    const sampler = new Sampler(ckpt, { temperature: opts.temp, length: opts.sample, seed: opts.seed, backend: opts.backend });
-    return { text: [...sampler.generate()].join(''), source: `a sample of ${opts.sample} characters at temperature ${opts.temp}` };
+    const temperature = opts.temperature ?? opts.temp;
+    const sampler = new Sampler(ckpt, { temperature, length: opts.sample, seed: opts.seed, backend: opts.backend });
+    return { text: [...sampler.generate()].join(''), source: `a sample of ${opts.sample} characters at temperature ${temperature}` };
   }
-  if (textFile === undefined) {
+  if (file === null) {
     if (opts.text!.length === 0) throw new UsageError('the --text is empty; give some text to show');
     return { text: opts.text!, source: '--text' };
   }
   const vocab = Vocab.fromChars(ckpt.vocab);
-  const corpus = await readCorpus([textFile], { vocab, docSep: null });
+  const corpus = await readInputs(file.inputs, { vocab, docSep: null });
   if (corpus.skipped.length > 0) process.stderr.write(style.yellow(`warning: ${describeSkipped(corpus.skipped)}`) + '\n');
-  if (corpus.tokens.length === 0 && corpus.unknown.count === 0) throw new UsageError(`${textFile} is empty; give some text to show`);
-  return { text: vocab.decode(corpus.tokens), source: textFile, unknown: corpus.unknown };
+  if (corpus.tokens.length === 0 && corpus.unknown.count === 0) throw new UsageError(`${file.name} is empty; give some text to show`);
+  return { text: vocab.decode(corpus.tokens), source: file.name, unknown: corpus.unknown };
 }
 
 /** Refuses an --out that cannot be written, before any work is done. */
