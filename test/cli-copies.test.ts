@@ -52,3 +52,56 @@ describe('the corpus index', () => {
     expect(again.stderr).toMatch(/trained on standard input, which cannot be read again; its index is written when training ends/);
   });
 });
+
+/** A text of twelve rotations of one sentence, which a small model learns by heart. */
+function poem(): string {
+  const words = 'the keeper lit the lamp at dusk and the sea was grey and the wind came from the north east and the bell rang twice before the boat came in under the cliff where the gulls sleep'.split(' ');
+  return Array.from({ length: 12 }, (_, i) => [...words.slice(i), ...words.slice(0, i)].join(' ') + '.\n').join('');
+}
+
+describe('copies in samples', () => {
+  const SAMPLE = ['sample', '--checkpoint', 'checkpoints/poem/best.json', '--seed', '1', '--length', '300', '--temp', '0.5'];
+
+  beforeAll(async () => {
+    fs.writeFileSync(path.join(dir, 'poem.txt'), poem());
+    const r = await charnn(['train', 'poem.txt', '--layers', '1', '--hidden', '64', '--seq-length', '32', '--batch-size', '4', '--max-iters', '400',
+      '--lr', '0.01', '--eval-every', '100', '--val-frac', '0.05', '--threads', '1'], dir);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('--copies reports a memorising model\'s long copies, with file and line', async () => {
+    const r = await charnn([...SAMPLE, '--copies', '--count', '2'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const reports = [...r.stderr.matchAll(/^sample (\d): longest copy (\d+) characters, ".*" \(poem\.txt:(\d+)\); (\d+)% of its 10-character windows are new$/gm)];
+    expect(reports.map((m) => m[1])).toEqual(['1', '2']);
+    for (const m of reports) expect(Number(m[2])).toBeGreaterThan(60);
+    const json = await charnn([...SAMPLE, '--copies', '--json'], dir);
+    const line = JSON.parse(json.stdout);
+    expect(line.copies.longest.source.path).toBe('poem.txt');
+    expect(poem()).toContain(line.copies.longest.text);
+    expect(line.text).toContain(line.copies.longest.text);
+  });
+
+  it('--max-copy 20 samples hold no 21-character span of the training text (checked against the text itself)', async () => {
+    const text = poem();
+    for (const extra of [[], ['--argmax'], ['--prime', 'the keeper lit the lamp at dusk']]) {
+      const r = await charnn([...SAMPLE, '--max-copy', '20', '--json', ...extra], dir);
+      expect(r.code, r.stderr).toBe(0);
+      const sample = JSON.parse(r.stdout).text as string;
+      const generated = sample.slice(extra[0] === '--prime' ? extra[1].length - 20 : 0);
+      for (let i = 0; i + 21 <= generated.length; i++) expect(text.includes(generated.slice(i, i + 21)), JSON.stringify(generated.slice(i, i + 21))).toBe(false);
+    }
+  });
+
+  it('a missing or stale index is refused with one line (exit 2)', async () => {
+    fs.mkdirSync(path.join(dir, 'stale'));
+    fs.copyFileSync(path.join(dir, 'checkpoints/poem/best.json'), path.join(dir, 'stale/best.json'));
+    const missing = await charnn(['sample', '--checkpoint', 'stale/best.json', '--copies'], dir);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^charnn: stale\/corpus\.index does not exist: build the corpus index with charnn index/);
+    fs.copyFileSync(path.join(dir, 'checkpoints/notes/corpus.index'), path.join(dir, 'stale/corpus.index'));
+    const stale = await charnn(['sample', '--checkpoint', 'stale/best.json', '--max-copy', '10'], dir);
+    expect(stale.code).toBe(2);
+    expect(stale.stderr).toMatch(/^charnn: stale\/corpus\.index indexes another text than the run's corpus \(stale or from another run\); build it again with charnn index\n$/);
+  });
+});

@@ -3,6 +3,8 @@ import { loadCheckpoint } from '../checkpoint/store.js';
 import { defaultCheckpoint } from './checkpoints.js';
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
 import { Sampler } from '../sample/sampler.js';
+import { loadIndex, type CopyIndex } from '../data/copy-index.js';
+import { indexFileOf } from '../train/corpus-index.js';
 import { RuntimeFailure } from '../util/errors.js';
 import { choice, nonNegativeInt, positiveInt, positiveNumber, repeatable, seed, unescape } from './options.js';
 import { stderrStyle as style } from './ui.js';
@@ -23,6 +25,8 @@ export function registerSample(program: Command): void {
     .addOption(new Option('--argmax', 'always take the most likely character (greedy; --temp, --top-k and --top-p then do nothing)'))
     .addOption(new Option('--stop <string>', 'end a sample once it generates this string (printed too); repeatable; \\n \\t \\r \\\\ \\xHH \\u{H…} are escapes').argParser(collect).default([], 'none'))
     .addOption(new Option('--count <n>', 'independent samples, each from a fresh state and the prime, separated by a blank line (--json tells apart samples that hold blank lines themselves)').argParser(positiveInt).default(1))
+    .addOption(new Option('--copies', "report each sample's longest span found verbatim in the training text (where from: file and line) and its share of new 10-character windows, on stderr (with --json, in each line)"))
+    .addOption(new Option('--max-copy <n>', 'never emit a span longer than n characters that occurs in the training text (a candidate that would is never drawn)').argParser(positiveInt))
     .addOption(new Option('--json', 'print each sample as one line of JSON, {"text": …}, for programs'))
     .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
     .addHelpText('after', `
@@ -32,19 +36,25 @@ Examples:
   $ charnn sample --top-p 0.9 --stop "\\n\\n" --count 3        # three paragraphs
   $ charnn sample --argmax --prime "The " --length 80
   $ charnn sample --length 100000 | less
-  $ charnn sample --count 100 --length 40 --json | jq -r .text`)
+  $ charnn sample --count 100 --length 40 --json | jq -r .text
+  $ charnn sample --copies --max-copy 30                  # new text, not recited`)
     .action(async (opts: {
       checkpoint?: string; temp: number; temperature?: number; length: number; prime?: string; primeUnknown: 'error' | 'skip'; seed?: number;
       topK?: number; topP?: number; argmax?: boolean; stop: string[]; count: number; json?: boolean; backend: BackendName;
+      copies?: boolean; maxCopy?: number;
     }) => {
       const file = opts.checkpoint ?? (await defaultCheckpoint('sampling from'));
-      const sampler = new Sampler(await loadCheckpoint(file), {
+      const checkpoint = await loadCheckpoint(file);
+      // The corpus index beside the checkpoint, for the copy report and the guard.
+      const index = opts.copies || opts.maxCopy !== undefined ? loadIndex(indexFileOf(file), checkpoint.training.corpus.sha256) : null;
+      const sampler = new Sampler(checkpoint, {
         temperature: opts.temperature ?? opts.temp, length: opts.length, prime: opts.prime, primeUnknown: opts.primeUnknown, seed: opts.seed,
         topK: opts.topK, topP: opts.topP, argmax: opts.argmax, stop: opts.stop, backend: opts.backend,
+        guard: index && opts.maxCopy !== undefined ? { index, maxCopy: opts.maxCopy } : undefined,
       });
       const { dropped } = sampler.primeText();
       if (dropped.length > 0) process.stderr.write(style.yellow(`warning: dropped ${dropped.length} prime character(s) the model does not know`) + '\n');
-      await writeSamples(sampler, opts.count, opts.json === true);
+      await writeSamples(sampler, opts.count, opts.json === true, opts.copies && index ? index : null, opts.maxCopy);
     });
 }
 
@@ -63,7 +73,7 @@ export function temperatureAlias(): Option {
  * (`| head`) ends the program quietly; any other write error is reported. With `json`, each sample is
  * written whole as one line of JSON instead, so no sample's text can be taken for a separator.
  */
-async function writeSamples(sampler: Sampler, count: number, json: boolean): Promise<void> {
+async function writeSamples(sampler: Sampler, count: number, json: boolean, copies: CopyIndex | null, maxCopy?: number): Promise<void> {
   const stdout = process.stdout;
   const failures: NodeJS.ErrnoException[] = [];
   // Stays attached: a closed pipe may report more than once.
@@ -77,21 +87,36 @@ async function writeSamples(sampler: Sampler, count: number, json: boolean): Pro
   let written = 0;
   for (let s = 0; s < count && !gone(); s++) {
     if (json) {
-      await write(JSON.stringify({ text: [...sampler.generate()].join('') }) + '\n');
+      const text = [...sampler.generate()].join('');
+      await write(JSON.stringify({ text, ...(copies ? { copies: copies.copies(text) } : {}), ...(sampler.finishReason === 'copy' ? { finish: 'copy' } : {}) }) + '\n');
       continue;
     }
     if (s > 0) await write('\n\n'.slice(tail.endsWith('\n\n') ? 2 : tail.endsWith('\n') ? 1 : 0));
+    let text = '';
     for (const char of sampler.generate()) {
       if (gone()) break;
       await write(char);
+      if (copies) text += char;
       // Give the event loop a turn now and then, so that a closed pipe is noticed.
       if (++written % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
+    const which = count > 1 ? `sample ${s + 1}` : 'the sample';
+    if (sampler.finishReason === 'copy') {
+      process.stderr.write(style.yellow(`${which} ends early: every next character would have copied more than ${maxCopy} characters of the training text`) + '\n');
+    }
+    if (copies) process.stderr.write(style.dim(describeCopies(which, copies.copies(text))) + '\n');
   }
   // Text ends with a newline, so that what follows (the prompt, `cat`'s next file) starts on a line of its own.
   if (!gone() && tail !== '' && !tail.endsWith('\n')) stdout.write('\n');
   const failure = failures[0];
   if (failure && failure.code !== 'EPIPE') throw new RuntimeFailure(`cannot write the sample to stdout: ${failure.message}`);
+}
+
+/** `sample 2: longest copy 43 characters, "…" (poems/a.txt:12); 96% of its 10-character windows are new` */
+function describeCopies(which: string, { longest, newWindows }: ReturnType<CopyIndex['copies']>): string {
+  const shown = longest.text.length > 60 ? `${longest.text.slice(0, 57)}…` : longest.text;
+  const from = longest.source ? ` (${longest.source.path}:${longest.source.line})` : '';
+  return `${which}: longest copy ${longest.length} characters, ${JSON.stringify(shown)}${from}; ${Math.round(newWindows * 100)}% of its 10-character windows are new`;
 }
 
 /** Resolves when stdout can take more, or has failed or closed. */

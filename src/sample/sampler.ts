@@ -6,7 +6,7 @@ import { defaultBackend, type BackendName } from '../kernels/index.js';
 import { Model } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { SampleBatch, type RowOptions } from './batch.js';
+import { SampleBatch, type FinishReason, type RowOptions } from './batch.js';
 import { checkDrawOptions, type DrawOptions } from './draw.js';
 
 export interface SampleOptions extends DrawOptions {
@@ -34,6 +34,8 @@ export class Sampler {
   readonly vocab: Vocab;
   private readonly model: Model;
   private readonly rng: Rng;
+  /** Why the last sample generate() gave ended (`copy`: the copy guard left no character to draw). */
+  finishReason: FinishReason | null = null;
 
   /** From a checkpoint, or from a model (built with maxBatch 1, maxSteps 1) and its vocabulary. */
   constructor(source: Checkpoint | { model: Model; vocab: Vocab }, private readonly options: SampleOptions = {}) {
@@ -71,7 +73,10 @@ export class Sampler {
     const row = batch.add({ ...this.options, prime: this.primeText().text, length: this.options.length ?? 1000, rng: this.rng, echo: true });
     for (;;) {
       for (const piece of row.take()) yield piece.char;
-      if (row.done) return;
+      if (row.done) {
+        this.finishReason = row.finishReason;
+        return;
+      }
       batch.step();
     }
   }
