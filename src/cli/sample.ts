@@ -22,6 +22,7 @@ export function registerSample(program: Command): void {
     .addOption(new Option('--seed <n>', 'the same seed gives the same text (default: random)').argParser(seed))
     .addOption(new Option('--top-k <k>', 'sample only among the k most likely characters (k above the vocabulary size: all)').argParser(positiveInt))
     .addOption(new Option('--top-p <p>', 'nucleus sampling: only among the fewest most likely characters that together reach probability p (0 < p ≤ 1; applied after --top-k)').argParser(topP))
+    .addOption(new Option('--min-p <p>', 'min-p sampling: only the characters at least p times as likely as the most likely one (0 to 1; after --top-p)').argParser(minP))
     .addOption(new Option('--argmax', 'always take the most likely character (greedy; --temp, --top-k and --top-p then do nothing)'))
     .addOption(new Option('--stop <string>', 'end a sample once it generates this string (printed too); repeatable; \\n \\t \\r \\\\ \\xHH \\u{H…} are escapes').argParser(collect).default([], 'none'))
     .addOption(new Option('--count <n>', 'independent samples, each from a fresh state and the prime, separated by a blank line (--json tells apart samples that hold blank lines themselves)').argParser(positiveInt).default(1))
@@ -40,7 +41,7 @@ Examples:
   $ charnn sample --copies --max-copy 30                  # new text, not recited`)
     .action(async (opts: {
       checkpoint?: string; temp: number; temperature?: number; length: number; prime?: string; primeUnknown: 'error' | 'skip'; seed?: number;
-      topK?: number; topP?: number; argmax?: boolean; stop: string[]; count: number; json?: boolean; backend: BackendName;
+      topK?: number; topP?: number; minP?: number; argmax?: boolean; stop: string[]; count: number; json?: boolean; backend: BackendName;
       copies?: boolean; maxCopy?: number;
     }) => {
       const file = opts.checkpoint ?? (await defaultCheckpoint('sampling from'));
@@ -49,7 +50,7 @@ Examples:
       const index = opts.copies || opts.maxCopy !== undefined ? loadIndex(indexFileOf(file), checkpoint.training.corpus.sha256) : null;
       const sampler = new Sampler(checkpoint, {
         temperature: opts.temperature ?? opts.temp, length: opts.length, prime: opts.prime, primeUnknown: opts.primeUnknown, seed: opts.seed,
-        topK: opts.topK, topP: opts.topP, argmax: opts.argmax, stop: opts.stop, backend: opts.backend,
+        topK: opts.topK, topP: opts.topP, minP: opts.minP, argmax: opts.argmax, stop: opts.stop, backend: opts.backend,
         guard: index && opts.maxCopy !== undefined ? { index, maxCopy: opts.maxCopy } : undefined,
       });
       const { dropped } = sampler.primeText();
@@ -139,5 +140,11 @@ function collect(value: string, previous: string[]): string[] {
 function topP(value: string): number {
   const p = positiveNumber(value);
   if (p > 1) throw new InvalidArgumentError('expected a probability greater than 0 and at most 1.');
+  return p;
+}
+
+function minP(value: string): number {
+  const p = Number(value);
+  if (value.trim() === '' || !(p >= 0 && p <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1.');
   return p;
 }

@@ -9,15 +9,18 @@ export interface DrawOptions {
   topK?: number;
   /** Keep the smallest set of most likely characters whose probability reaches p (nucleus sampling; after top-k). */
   topP?: number;
+  /** Keep only the characters whose probability is at least this share of the most likely one's (min-p, after top-p). */
+  minP?: number;
   /** Always take the most likely character (greedy); temperature, top-k and top-p then do nothing. */
   argmax?: boolean;
 }
 
 /** Refuses a temperature, top-k or top-p that cannot be used, naming the CLI option that sets it. */
-export function checkDrawOptions({ temperature = 1, topK, topP }: DrawOptions): void {
+export function checkDrawOptions({ temperature = 1, topK, topP, minP }: DrawOptions): void {
   if (!(temperature > 0)) throw new UsageError('the temperature must be greater than 0, e.g. --temp 0.8');
   if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1)) throw new UsageError('--top-k must be a positive whole number');
   if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new UsageError('--top-p must be greater than 0 and at most 1');
+  if (minP !== undefined && !(minP >= 0 && minP <= 1)) throw new UsageError('--min-p must be from 0 to 1');
 }
 
 /**
@@ -39,7 +42,7 @@ export class Draw {
    */
   pick(heap: Float32Array, logits: number, banned: Uint8Array | null = null): number {
     const V = this.vocabSize;
-    const { temperature = 1, topK, topP, argmax } = this.options;
+    const { temperature = 1, topK, topP, minP, argmax } = this.options;
     let best = -1;
     for (let j = 0; j < V; j++) if (!banned?.[j] && (best < 0 || heap[logits + j] > heap[logits + best])) best = j;
     if (argmax || best < 0) return best;
@@ -47,6 +50,8 @@ export class Draw {
     const max = heap[logits + best];
     for (let j = 0; j < V; j++) w[j] = Math.exp((heap[logits + j] - max) / temperature);
     if ((topK !== undefined && topK < V) || (topP !== undefined && topP < 1)) this.truncate(topK ?? V, topP ?? 1);
+    // min-p: w[best] is 1, so a weight is its probability's share of the most likely character's.
+    if (minP !== undefined && minP > 0) for (let j = 0; j < V; j++) if (w[j] < minP) w[j] = 0;
     let total = 0;
     for (let j = 0; j < V; j++) {
       if (banned?.[j]) w[j] = 0;
