@@ -90,3 +90,23 @@ describe('where a run ends', () => {
     expect(readJson(path.join(dir, 'timed/latest.json')).training.schedule.horizon).toBeGreaterThanOrEqual(shown.at(-1).iteration);
   });
 });
+
+describe('--fresh-state', () => {
+  it('is recorded, changes the training (0 trains without resets), cannot change on resume, and is checked', async () => {
+    const run = (folder: string, extra: string[]) => charnn(['train', 'corpus.txt', ...TINY, '--max-iters', '20', '--checkpoint-dir', folder, ...extra], dir);
+    expect((await run('fresh-default', [])).code).toBe(0);
+    expect((await run('fresh-0', ['--fresh-state', '0'])).code).toBe(0);
+    expect((await run('fresh-1', ['--fresh-state', '1'])).code).toBe(0);
+    const [byDefault, none, always] = ['fresh-default', 'fresh-0', 'fresh-1'].map((f) => readJson(path.join(dir, f, 'latest.json')));
+    expect(byDefault.config.freshState).toBe(1 / 32);
+    expect(none.config.freshState).toBe(0);
+    // Every stream zeroed before every batch learns from no context at all: other weights than none zeroed.
+    expect(always.tensors['layer0.wh'].data).not.toBe(none.tensors['layer0.wh'].data);
+    const resumed = await charnn(['train', 'corpus.txt', '--resume', '--checkpoint-dir', 'fresh-0', '--fresh-state', '0.5', '--max-iters', '30'], dir);
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toMatch(/--fresh-state cannot change when resuming \(the run uses 0\)/);
+    const bad = await run('fresh-bad', ['--fresh-state', '2']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--fresh-state.*expected a number from 0 to 1/);
+  });
+});

@@ -21,9 +21,10 @@ describe.skipIf(missing !== null)('the exported page and module in a real browse
   let dir: string, browser: Browser, page: Page, requests: string[], errors: string[];
   let server: http.Server, origin: string;
   const sample = async (extra: string[] = []) => {
-    const r = await charnnAsync(['sample', '--checkpoint', CKPT, ...CLI_OPTIONS, ...extra], dir);
+    // --json: the text exactly, without the newline the CLI adds at the end of its output.
+    const r = await charnnAsync(['sample', '--checkpoint', CKPT, ...CLI_OPTIONS, '--json', ...extra], dir);
     expect(r.code, r.stderr).toBe(0);
-    return r.stdout;
+    return JSON.parse(r.stdout).text as string;
   };
   const fill = async (id: string, value: string) => page.$eval(`#${id}`, (el, v) => ((el as HTMLInputElement).value = v), value);
   const generate = async () => {

@@ -33,27 +33,28 @@ describe('charnn export', { timeout: 120_000 }, () => {
   it('gives, from the module imported by Node, the text of charnn sample', async () => {
     const ckpt = 'checkpoints/lighthouse/best.json';
     expect((await charnnAsync(['export', ckpt, '--format', 'module', '--precision', 'f32', '--out', 'exact.mjs'], dir)).code).toBe(0);
-    const cli = await charnnAsync(['sample', '--checkpoint', ckpt, '--prime', 'The ', '--seed', '11', '--length', '120', '--top-p', '0.9', '--temp', '0.8'], dir);
+    const cli = await charnnAsync(['sample', '--checkpoint', ckpt, '--prime', 'The ', '--seed', '11', '--length', '120', '--top-p', '0.9', '--temp', '0.8', '--json'], dir);
+    const cliText = JSON.parse(cli.stdout).text; // exactly, without the final newline the CLI adds
     const module = await import(path.join(dir, 'exact.mjs'));
     let generated = '';
     for await (const piece of module.generate({ prime: 'The ', seed: 11, length: 120, topP: 0.9, temperature: 0.8 })) generated += piece;
-    expect(generated).toBe(cli.stdout);
+    expect(generated).toBe(cliText);
     module.reset();
     module.feed('The ');
     let steered = 'The ';
     for (let i = 0; i < 12; i++) steered += module.next({ seed: 11, length: 10, topP: 0.9, temperature: 0.8 });
-    expect(steered).toBe(cli.stdout);
+    expect(steered).toBe(cliText);
   });
 
   it('gives, through charnn/web on the plain-TypeScript kernels (browsers without shared memory), the text of charnn sample --backend js', async () => {
     const ckpt = 'checkpoints/lighthouse/best.json';
-    const cli = await charnnAsync(['sample', '--checkpoint', ckpt, '--seed', '4', '--length', '80', '--top-k', '9', '--backend', 'js'], dir);
+    const cli = await charnnAsync(['sample', '--checkpoint', ckpt, '--seed', '4', '--length', '80', '--top-k', '9', '--backend', 'js', '--json'], dir);
     const { WebModel } = await import('charnn/web');
     const model = await WebModel.open(await packModel(await loadCheckpoint(path.join(dir, ckpt)), 'f32', { name: 'lighthouse', savedAt: '' }), { backend: 'js' });
     let generated = '';
     for await (const piece of model.generate({ seed: 4, length: 80, topK: 9 })) generated += piece;
     expect(model.backend).toBe('js');
-    expect(generated).toBe(cli.stdout);
+    expect(generated).toBe(JSON.parse(cli.stdout).text);
   });
 
   it('stores the weights smaller at f16 and int8 than at f32', async () => {

@@ -26,11 +26,11 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** What `charnn sample` prints for these options: the prime, then the generated text. */
+/** What `charnn sample` gives for these options: the prime, then the generated text (exactly: --json's, with no final newline added). */
 async function cliSample(prime: string, length: number, seed: number, extra: string[] = []): Promise<string> {
-  const r = await charnn(['sample', '--checkpoint', CKPT, '--prime', prime, '--length', String(length), '--seed', String(seed), ...extra], dir);
+  const r = await charnn(['sample', '--checkpoint', CKPT, '--prime', prime, '--length', String(length), '--seed', String(seed), '--json', ...extra], dir);
   expect(r.code, r.stderr).toBe(0);
-  return r.stdout;
+  return JSON.parse(r.stdout).text;
 }
 
 /** A streamed completion's text per choice, its finish reasons, and the chunks' count. */

@@ -106,6 +106,15 @@ export const TRAINING_OPTIONS = {
   }),
   /** Seconds of training for one invocation (not the whole run). */
   timeLimit: option({ flag: '--time-limit <duration>', help: 'stop this invocation after e.g. 90s, 10m, 1h', expects: 'a duration such as 90s, 10m, 1h or 1h30m', read: readDuration, schema: values.positive.nullable(), resumable: true }),
+  /**
+   * The chance that a stream's carried state is zeroed before a batch, besides at every paragraph break
+   * (0: neither; runs before the option had neither). Sampling and scoring start from a zero state, so
+   * it must be one the model knows (BENCHMARKS.md, "Good starts").
+   */
+  freshState: option({
+    flag: '--fresh-state <p>', help: "zero a stream's carried state at every paragraph break and, with this chance, before any batch, so that a fresh state is a familiar one (0: never)",
+    expects: 'a number from 0 to 1', read: readNumber, schema: z.number().min(0).max(1), before: 0,
+  }),
   evalEvery: positiveIntOption('--eval-every <n>', 'measure validation loss and write checkpoints every n iterations', true),
   /** Runs before the option recorded no samples. */
   sampleEvery: option({
@@ -204,5 +213,6 @@ export const DEFAULT_CONFIG: TrainingConfig = {
   timeLimit: null,
   evalEvery: 200,
   sampleEvery: 5,
+  freshState: 1 / 32,
   autoChoice: null,
 };

@@ -23,13 +23,6 @@ import type { StopReason, TrainEvent } from './events.js';
 export { DEFAULT_CONFIG, DEFAULT_MODEL, DEFAULT_VAL_MAX_CHARS };
 export type { StopReason, TrainEvent };
 
-/**
- * The chance that a stream's carried state is zeroed before a batch (besides every epoch start and every
- * paragraph break): 1/16 took the start cost of the quick start's model from 3.5× to 1.07× and lowered
- * its validation loss (BENCHMARKS.md, "Good starts").
- */
-export const STATE_RESET_PROBABILITY = 1 / 16;
-
 /** Training stops as diverged when the smoothed loss grows past this multiple of its start (char-rnn's rule). */
 const DIVERGENCE_FACTOR = 3;
 
@@ -235,13 +228,14 @@ function writeIndex(run: Run): void {
 /**
  * The streams that start the next batch from a zero state. Sampling and scoring start from one, so it
  * must be a familiar state: at a paragraph break (a blank line's second newline or the document
- * separator) and, at random, one stream in 1/STATE_RESET_PROBABILITY (a hash of seed, iteration and
- * stream, so threads and resumed runs choose alike).
+ * separator) and, at random, one stream in 1/--fresh-state (a hash of seed, iteration and stream, so
+ * threads and resumed runs choose alike).
  */
 function freshStreams({ stream, vocab, corpus, config, state }: Run): number[] {
+  if (config.freshState === 0) return [];
   const separator = corpus.record.docSep !== null ? vocab.indexOf(corpus.record.docSep) : -1;
   const breaks = stream.breaksAtCursor(vocab.indexOf('\n'), separator);
-  return [...new Set([...breaks, ...streamsToReset(config.seed, state.iteration, config.batchSize, STATE_RESET_PROBABILITY)])];
+  return [...new Set([...breaks, ...streamsToReset(config.seed, state.iteration, config.batchSize, config.freshState)])];
 }
 
 /** Why the run stops before its next iteration, if it does. */
