@@ -22,31 +22,16 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { args, option, repo, sizes as sizesOf, textFile as textOf } from './script-options.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
 if (args.includes('--help')) {
   process.stdout.write("usage: node scripts/big-corpus.mjs [--sizes 100MB,1GB,4GB] [--files N] [--iters N] [--text FILE] [--stdin] [--train 'ARGS'] [--charnn DIR,DIR… [--rounds N]] [--json]\n");
   process.exit(0);
 }
-const UNITS = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9 };
-const sizes = option('--sizes', '100MB,1GB').split(',').map((s) => {
-  const m = /^(\d+(?:\.\d+)?)(B|KB|MB|GB)$/i.exec(s.trim());
-  if (!m) {
-    process.stderr.write(`big-corpus: cannot read the size ${s}; write e.g. 100MB or 1GB\n`);
-    process.exit(2);
-  }
-  return { label: s.trim(), bytes: Math.round(Number(m[1]) * UNITS[m[2].toUpperCase()]) };
-});
+const sizes = sizesOf('big-corpus', '100MB,1GB');
 const files = Number(option('--files', '1'));
 const iters = Number(option('--iters', '3'));
-const shared = path.join(repo, '../shared/corpora/tinyshakespeare.txt');
-const textFile = option('--text', fs.existsSync(shared) ? shared : path.join(repo, 'corpora/lighthouse.txt'));
+const textFile = textOf();
 const json = args.includes('--json');
 const piped = args.includes('--stdin');
 if (piped && files !== 1) {

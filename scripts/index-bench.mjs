@@ -13,25 +13,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { args, repo, sizes as sizesOf, textFile as textOf } from './script-options.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
-const UNITS = { MB: 1e6, GB: 1e9 };
-const sizes = option('--sizes', '10MB,100MB').split(',').map((s) => {
-  const m = /^(\d+(?:\.\d+)?)(MB|GB)$/i.exec(s.trim());
-  if (!m) {
-    process.stderr.write(`index-bench: cannot read the size ${s}; write e.g. 100MB or 1GB\n`);
-    process.exit(2);
-  }
-  return { label: s.trim(), bytes: Math.round(Number(m[1]) * UNITS[m[2].toUpperCase()]) };
-});
-const shared = path.join(repo, '../shared/corpora/tinyshakespeare.txt');
-const textFile = option('--text', fs.existsSync(shared) ? shared : path.join(repo, 'corpora/lighthouse.txt'));
+const sizes = sizesOf('index-bench', '10MB,100MB');
+const textFile = textOf();
 if (!fs.existsSync('/usr/bin/time')) {
   process.stderr.write('index-bench: needs /usr/bin/time (apt-get install time)\n');
   process.exit(2);
