@@ -200,6 +200,47 @@ export function saveIndex(file: string, index: CopyIndex): void {
   writeFileAtomic(file, [prefix, tokens, padding, new Uint8Array(index.suffixes.buffer, index.suffixes.byteOffset, index.suffixes.byteLength)]);
 }
 
+/** Fills `into` from byte `at` of the file, at most 1 GiB a call; false when the file ends first. */
+function readInto(fd: number, into: Uint8Array, at: number): boolean {
+  for (let done = 0; done < into.length;) {
+    const n = fs.readSync(fd, into, done, Math.min(into.length - done, 1 << 30), at + done);
+    if (n === 0) return false;
+    done += n;
+  }
+  return true;
+}
+
+/** An index file's header and where its header ends, or the problem with it. */
+function readHeader(fd: number, size: number): { header: IndexHeader & { chars: number }; end: number } | string {
+  const read = (bytes: number, at: number) => {
+    const buffer = Buffer.alloc(bytes);
+    return readInto(fd, buffer, at) ? buffer : null;
+  };
+  if (size < MAGIC.length + 4 || read(MAGIC.length, 0)?.toString('latin1') !== MAGIC) return 'not a charnn corpus index';
+  const headerLength = read(4, MAGIC.length)!.readUInt32LE(0);
+  const text = MAGIC.length + 4 + headerLength <= size ? read(headerLength, MAGIC.length + 4) : null;
+  if (text === null) return 'the index is truncated';
+  try {
+    return { header: JSON.parse(text.toString('utf8')), end: MAGIC.length + 4 + headerLength };
+  } catch {
+    return 'its header is not JSON';
+  }
+}
+
+/** The corpus hash an index file was built from, or null when there is no readable index there. */
+export function indexedText(file: string): string | null {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(file, 'r');
+    const found = readHeader(fd, fs.fstatSync(fd).size);
+    return typeof found === 'string' ? null : found.header.sha256;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
 /**
  * Reads an index, refusing with one line one that is damaged or that was built from another text than
  * `sha256` (the checkpoint's corpus record).
@@ -216,36 +257,19 @@ export function loadIndex(file: string, sha256: string): CopyIndex {
   }
   try {
     const size = fs.fstatSync(fd).size;
-    /** Fills `into` from byte `at` of the file, at most 1 GiB a call. */
-    const readInto = (into: Uint8Array, at: number): Uint8Array => {
-      for (let done = 0; done < into.length;) {
-        const n = fs.readSync(fd, into, done, Math.min(into.length - done, 1 << 30), at + done);
-        if (n === 0) fail('the index is truncated');
-        done += n;
-      }
-      return into;
-    };
-    const read = (bytes: number, at: number) => readInto(new Uint8Array(bytes), at);
-    if (size < MAGIC.length + 4 || Buffer.from(read(MAGIC.length, 0)).toString('latin1') !== MAGIC) fail('not a charnn corpus index');
-    const headerLength = Buffer.from(read(4, MAGIC.length)).readUInt32LE(0);
-    if (MAGIC.length + 4 + headerLength > size) fail('the index is truncated');
-    let header: IndexHeader & { chars: number };
-    try {
-      header = JSON.parse(Buffer.from(read(headerLength, MAGIC.length + 4)).toString('utf8'));
-    } catch {
-      return fail('its header is not JSON');
-    }
+    const found = readHeader(fd, size);
+    if (typeof found === 'string') return fail(found);
+    const { header, end } = found;
     if (header.version !== VERSION) fail(`index version ${header.version}, this charnn reads ${VERSION}`);
     if (header.sha256 !== sha256) {
       throw new UsageError(`${file} indexes another text than the run's corpus (stale or from another run); build it again with charnn index`);
     }
     const tokens = tokenArray(header.vocab.length, header.chars);
-    const tokensAt = padTo4(MAGIC.length + 4 + headerLength);
+    const tokensAt = padTo4(end);
     const suffixesAt = tokensAt + padTo4(tokens.byteLength);
     if (size !== suffixesAt + header.chars * 4) fail(`the index holds ${size} bytes, its header says ${suffixesAt + header.chars * 4}`);
-    readInto(new Uint8Array(tokens.buffer), tokensAt);
     const suffixes = new Int32Array(header.chars);
-    readInto(new Uint8Array(suffixes.buffer), suffixesAt);
+    if (!readInto(fd, new Uint8Array(tokens.buffer), tokensAt) || !readInto(fd, new Uint8Array(suffixes.buffer), suffixesAt)) fail('the index is truncated');
     return new CopyIndex(header, tokens, suffixes);
   } finally {
     fs.closeSync(fd);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadCheckpoint } from '../checkpoint/store.js';
 import { readInputs, type CorpusTokens } from '../data/corpus.js';
-import { CopyIndex, INDEX_FILE, indexBytes, saveIndex } from '../data/copy-index.js';
+import { CopyIndex, INDEX_FILE, indexBytes, indexedText, saveIndex } from '../data/copy-index.js';
 import { findInputs, STDIN } from '../data/inputs.js';
 import { Vocab } from '../data/vocab.js';
 import { RuntimeFailure, UsageError } from '../util/errors.js';
@@ -32,21 +32,6 @@ export function writeCorpusIndex(dir: string, corpus: Pick<CorpusTokens, 'tokens
   checkIndexFits(corpus.tokens.length, corpus.vocab.size);
   saveIndex(file, CopyIndex.build(corpus.tokens, corpus.vocab, corpus.record, corpus.documents));
   return file;
-}
-
-/** The corpus hash an existing index file was built from, or null. */
-function indexedText(file: string): string | null {
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(file, 'r');
-    const head = Buffer.alloc(4096);
-    const n = fs.readSync(fd, head, 0, head.length, 0);
-    return /"sha256":"([0-9a-f]{64})"/.exec(head.subarray(0, n).toString('utf8'))?.[1] ?? null;
-  } catch {
-    return null;
-  } finally {
-    if (fd !== null) fs.closeSync(fd);
-  }
 }
 
 /**

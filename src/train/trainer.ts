@@ -7,7 +7,7 @@ import { captureCheckpoint, copyWeights, restoreTraining } from '../checkpoint/w
 import { BatchStream, evalLayout, splitTrainVal, streamsToReset } from '../data/batches.js';
 import { describeSkipped, type CorpusTokens, type ReadOptions } from '../data/corpus.js';
 import { findInputs, STDIN, type InputList } from '../data/inputs.js';
-import type { TokenArray, Vocab } from '../data/vocab.js';
+import type { TokenArray } from '../data/vocab.js';
 import { fileProblem } from '../util/atomic-file.js';
 import { CharnnError, RuntimeFailure, UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
@@ -74,7 +74,8 @@ interface Run {
   config: TrainingConfig;
   engine: TrainingEngine;
   corpus: CorpusTokens;
-  vocab: Vocab;
+  /** The tokens a paragraph break starts with: the newline and the document separator (-1: none). */
+  breakTokens: { newline: number; separator: number };
   stream: BatchStream;
   valTokens: TokenArray;
   state: TrainingState;
@@ -121,7 +122,8 @@ async function trainPlanned(options: TrainOptions, named: string[], inputs: Inpu
     const { B: valStreams, L: valLength } = evalLayout(valTokens.length, config.batchSize, config.valMaxChars);
     const valScored = valTokens.length >= 2 ? valStreams * valLength : 0;
     const run: Run = {
-      options, emit, plan, config, engine, corpus, vocab: corpus.vocab, stream, valTokens, state, rng: Rng.fromState(state.rng),
+      options, emit, plan, config, engine, corpus, stream,
+      breakTokens: { newline: corpus.vocab.indexOf('\n'), separator: corpus.record.docSep !== null ? corpus.vocab.indexOf(corpus.record.docSep) : -1 }, valTokens, state, rng: Rng.fromState(state.rng),
       schedule: new LearningRate(config, state.schedule, valScored, startsCycle),
       sampler: new TrainingSampler(modelConfig, corpus.vocab, options.backend),
       lastSaved: start.kind === 'resume' ? state.iteration : -1, startLoss: null,
@@ -171,7 +173,7 @@ async function trainingLoop(run: Run): Promise<Done> {
     const { loss, gradNorm } = trainingStep(engine, inputs, targets, dropout, config, state.lr, state.optimizerSteps + 1);
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) throw diverged(run, state.iteration + 1, Number.isFinite(loss) ? `gradient norm ${gradNorm}` : `loss ${loss}`);
     const smoothLoss = state.smoothLoss === null ? loss : 0.95 * state.smoothLoss + 0.05 * loss;
-    run.startLoss ??= Math.max(loss, Math.log(run.vocab.size));
+    run.startLoss ??= Math.max(loss, Math.log(run.corpus.vocab.size));
     checkDivergence(run, 'loss', smoothLoss, state.iteration + 1);
     state.optimizerSteps++;
     engine.carryState();
@@ -231,10 +233,9 @@ function writeIndex(run: Run): void {
  * separator) and, at random, one stream in 1/--fresh-state (a hash of seed, iteration and stream, so
  * threads and resumed runs choose alike).
  */
-function freshStreams({ stream, vocab, corpus, config, state }: Run): number[] {
+function freshStreams({ stream, breakTokens, config, state }: Run): number[] {
   if (config.freshState === 0) return [];
-  const separator = corpus.record.docSep !== null ? vocab.indexOf(corpus.record.docSep) : -1;
-  const breaks = stream.breaksAtCursor(vocab.indexOf('\n'), separator);
+  const breaks = stream.breaksAtCursor(breakTokens.newline, breakTokens.separator);
   return [...new Set([...breaks, ...streamsToReset(config.seed, state.iteration, config.batchSize, config.freshState)])];
 }
 
@@ -293,7 +294,7 @@ async function evaluateAndSave(run: Run, last: boolean): Promise<void> {
 function snapshot(run: Run): Checkpoint {
   run.state.cursor = run.stream.cursor;
   run.state.rng = run.rng.state();
-  return captureCheckpoint(run.engine.model, run.engine.saveState(), run.vocab.chars, run.config, run.state);
+  return captureCheckpoint(run.engine.model, run.engine.saveState(), run.corpus.vocab.chars, run.config, run.state);
 }
 
 /** A new run's state, its model initialised from the seed (and for --init-from, given those weights). */

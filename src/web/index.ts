@@ -42,7 +42,7 @@ export class WebModel {
   private readonly sampling: Model;
   private readonly steered: Model;
   private draw: { draw: Draw; key: string } | null = null;
-  private logits = 0; // where the last step's logits are on the heap
+  private logits = 0; // where the last step's logits are on the heap (after reset(): those after the start token, as the CLI starts)
 
   private constructor(readonly facts: ModelFacts, packed: PackedModel, weights: Float32Array[], readonly backend: BackendName) {
     this.vocab = Vocab.fromChars(packed.vocab);
@@ -105,7 +105,7 @@ export class WebModel {
     const stops = stop.filter((s) => s.length > 0);
     let text = '';
     for (let n = 0; n < length; n++) {
-      const token = draw.pick(this.steered.k.heap, this.lastLogits());
+      const token = draw.pick(this.steered.k.heap, this.logits);
       text += this.vocab.chars[token];
       this.step(token);
       if (stops.some((s) => text.endsWith(s))) break;
@@ -115,7 +115,7 @@ export class WebModel {
 
   /** The k most likely next characters after what was fed, with their probabilities (temperature 1). */
   likely(k = 5): { char: string; probability: number }[] {
-    const heap = this.steered.k.heap, at = this.lastLogits(), V = this.vocab.size;
+    const heap = this.steered.k.heap, at = this.logits, V = this.vocab.size;
     let max = -Infinity, total = 0;
     for (let j = 0; j < V; j++) max = Math.max(max, heap[at + j]);
     const weights = Array.from({ length: V }, (_, j) => Math.exp(heap[at + j] - max));
@@ -126,7 +126,7 @@ export class WebModel {
 
   /** Runs a proposal without moving the state: what next(options) would give, forgotten afterwards. */
   propose(options: NextOptions = {}): string {
-    const heap = this.steered.k.heap, at = this.lastLogits(), V = this.vocab.size;
+    const heap = this.steered.k.heap, at = this.logits, V = this.vocab.size;
     const state = this.steered.saveState(1), logits = heap.slice(at, at + V), draw = this.draw;
     this.draw = null; // a stream of its own, so the caller's stays where it was
     const text = this.next({ seed: 1, ...options });
@@ -135,11 +135,6 @@ export class WebModel {
     this.logits = at;
     this.draw = draw;
     return text;
-  }
-
-  /** The logits of the last step; before anything was fed, those after the start token (as the CLI starts). */
-  private lastLogits(): number {
-    return this.logits;
   }
 
   private step(token: number): void {
