@@ -30,14 +30,15 @@ const leftovers: (() => void)[] = [];
 
 /**
  * Runs `charnn ...args` in a pty of `columns` columns, with TERM and without NO_COLOR unless `env` says
- * so. `before` is shell run first, in the pty (it may start a background job).
+ * so, and without CI (which turns the spinner off). `before` is shell run first, in the pty (it may start a background job).
  */
 function inPty(args: string[], columns: number, env: NodeJS.ProcessEnv = {}, before = ''): PtyRun {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const pidFile = path.join(dir, `pid-${leftovers.length}`);
   // `exec` makes the shell that wrote its pid into charnn's process.
   const command = `stty cols ${columns} rows 24; ${before} echo $$ > ${quote(pidFile)}; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
-  const { NO_COLOR: _, ...inherited } = process.env;
+  // CI runs set CI, which (as in ora) means "no spinner": the test says itself which terminal it wants.
+  const { NO_COLOR: _, CI: __, ...inherited } = process.env;
   const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: dir, env: { ...inherited, TERM: 'xterm-256color', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const readPid = () => (fs.existsSync(pidFile) && /^\d+\n$/.test(fs.readFileSync(pidFile, 'utf8')) ? Number(fs.readFileSync(pidFile, 'utf8')) : null);
   let output = '';
