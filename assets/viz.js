@@ -28,6 +28,12 @@
   const bits = (i) => surprisal[i] / 1000;
   const surpriseIndex = (i) => Math.min(255, Math.round((bits(i) / data.surpriseMaxBits) * 255));
 
+  // The copied spans of a sample (null when not looked for): copyOf[i] is the first span character i is in, or -1.
+  const copyOf = new Int32Array(N).fill(-1);
+  (data.copies ?? []).forEach(({ at, length }, k) => {
+    for (let i = at; i < at + length; i++) if (copyOf[i] < 0) copyOf[i] = k;
+  });
+
   const shown = (c) => (c === '\n' ? '↵' : c === '\t' ? '⇥' : c === '\r' ? '␍' : c);
   const quoted = (c) => (c === ' ' ? 'space' : c === '\n' ? '↵ newline' : shown(c));
 
@@ -47,6 +53,7 @@
           span.textContent = shown(chars[i]);
           span.dataset.i = String(i);
           if (chars[i] === '\n') span.className = 'nl';
+          if (copyOf[i] >= 0) span.classList.add('copy');
           paint(span, i);
           spans.push(span);
           fragment.append(span);
@@ -131,8 +138,10 @@
         `<td><span class="bar" style="width:${Math.round(p * 80)}px"></span></td></tr>`);
     }
     const inCells = span.closest('#cell-text') !== null;
+    const copy = copyOf[i] >= 0 ? data.copies[copyOf[i]] : null;
+    const copyLine = copy ? `<div class="tip-copy">copied: ${copy.length} characters verbatim from ${escape(copy.from)}</div>` : '';
     const cellLine = inCells ? `<div>layer ${current.layer} cell ${current.cell}: ${activation(current.levels[i]).toFixed(2)}</div>` : '';
-    tip.innerHTML = `<div class="tip-head"><b>${escape(quoted(chars[i]))}</b> ${bits(i).toFixed(2)} bits</div>${cellLine}` +
+    tip.innerHTML = `<div class="tip-head"><b>${escape(quoted(chars[i]))}</b> ${bits(i).toFixed(2)} bits</div>${copyLine}${cellLine}` +
       `<div>next:</div><table>${rows.join('')}</table>`;
     tip.hidden = false;
     const box = span.getBoundingClientRect();

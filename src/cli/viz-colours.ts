@@ -1,11 +1,15 @@
 /**
  * The colour scales of `charnn viz`, shared by the terminal and the page (which receives them as
  * 256-entry palettes): surprise from white (0 bits) to deep red (SURPRISE_MAX_BITS or more); a cell's
- * activation on a diverging scale, blue (−1) through white (0) to red (+1).
+ * activation on a diverging scale, blue (−1) through white (0) to red (+1). And the length from which
+ * a span of a sample copied from the training text is marked, in both.
  */
 export type Rgb = [number, number, number];
 
 export const SURPRISE_MAX_BITS = 8;
+
+/** Spans of a sample this long or longer that occur verbatim in the training text are marked as copies. */
+export const COPY_MIN_LENGTH = 20;
 
 const WHITE: Rgb = [255, 255, 255];
 const RED: Rgb = [190, 20, 30];

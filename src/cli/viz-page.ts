@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import type { Checkpoint, HistoryPoint } from '../checkpoint/format.js';
+import type { CopiedSpan, Source } from '../data/copy-index.js';
 import { describeParams } from '../model/model.js';
 import type { ActivationTrace } from '../inspect/activations.js';
 import type { CellRef, Detection } from '../inspect/detectors.js';
-import { palette, SURPRISE_MAX_BITS } from './viz-colours.js';
+import { COPY_MIN_LENGTH, palette, SURPRISE_MAX_BITS } from './viz-colours.js';
 
 export interface PageInput {
   trace: ActivationTrace;
@@ -19,6 +20,11 @@ export interface PageInput {
   checkpointFile: string;
   /** Where the text came from, for the header: a file name, "--text", "a sample of …". */
   source: string;
+  /**
+   * The spans copied from the training text, of the text (null: it is not a sample) and of each sample
+   * recorded while training; null when the run's corpus index was not there to find them.
+   */
+  copies: { text: CopiedSpan[] | null; samples: CopiedSpan[][] } | null;
 }
 
 /**
@@ -45,6 +51,7 @@ export async function renderPage(input: PageInput): Promise<string> {
     palettes: { surprise: palette('surprise'), cell: palette('cell') },
     surprisal: pack(surprisal), topTokens: pack(topTokens), topProbs: pack(topProbs), states: pack(quantiseStates(input.states, H)),
     detections: input.detections, saturated: input.saturated, cell: input.cell,
+    copies: input.copies?.text?.map(({ at, length, source }) => ({ at, length, from: where(source) })) ?? null,
   };
   const [script, style] = await Promise.all([asset('viz.js'), asset('viz.css')]);
   const title = `charnn viz — ${data.model} on ${t.corpus.name}`;
@@ -65,7 +72,7 @@ export async function renderPage(input: PageInput): Promise<string> {
 <section id="surprise">
 <h2>Surprise</h2>
 <p class="help">Each character shaded by how surprised the model was to see it (−log₂ p, in bits; white 0, red ${SURPRISE_MAX_BITS} or more). Hover or tap a character for the model's top ${K} guesses of the character after it.</p>
-<div class="text" id="surprise-text"></div>
+${input.copies?.text ? `<p class="help copy-legend">${copyLegend(input.copies.text.length)} Hover one for where it comes from.</p>\n` : ''}<div class="text" id="surprise-text"></div>
 </section>
 <section id="cells">
 <h2>Cells</h2>
@@ -90,7 +97,7 @@ export async function renderPage(input: PageInput): Promise<string> {
 <section id="training">
 <h2>Training</h2>
 ${lossChart(t.history)}
-${samplesHtml(t.samples ?? [])}
+${samplesHtml(t.samples ?? [], input.copies?.samples ?? null)}
 </section>
 </main>
 <div id="tip" role="tooltip" hidden></div>
@@ -142,12 +149,37 @@ ${line(train, 'train')}${line(val, 'val')}
 </figure>`;
 }
 
-function samplesHtml(samples: readonly { iteration: number; valLoss: number | null; temperature: number; text: string }[]): string {
+function samplesHtml(samples: readonly { iteration: number; valLoss: number | null; temperature: number; text: string }[], copies: CopiedSpan[][] | null): string {
   if (samples.length === 0) {
     return '<p class="help">No samples were recorded while training (train with <code>--sample-every &lt;n&gt;</code> to record them).</p>';
   }
+  const legend = copies ? `<p class="help copy-legend">${copyLegend(copies.reduce((n, spans) => n + spans.length, 0))} Hover one for where it comes from.</p>\n` : '';
   return `<h3>Samples recorded while training</h3>
-<ol class="samples">${samples.map((s) => `<li><div class="sample-head">iteration ${s.iteration}${s.valLoss !== null ? `, validation loss ${s.valLoss.toFixed(3)}` : ''}, temperature ${s.temperature}</div><pre>${escapeHtml(s.text)}</pre></li>`).join('\n')}</ol>`;
+${legend}<ol class="samples">${samples.map((s, k) => `<li><div class="sample-head">iteration ${s.iteration}${s.valLoss !== null ? `, validation loss ${s.valLoss.toFixed(3)}` : ''}, temperature ${s.temperature}</div><pre>${markCopies(s.text, copies?.[k] ?? [])}</pre></li>`).join('\n')}</ol>`;
+}
+
+/** The legend of the copy marks, with how many spans are marked. */
+function copyLegend(count: number): string {
+  return `<span class="copy-key">Underlined</span>: copied, a span of ${COPY_MIN_LENGTH} or more characters found verbatim in the training text ` +
+    `(${count === 0 ? 'none here' : `${count} span${count === 1 ? '' : 's'}`}).`;
+}
+
+/** `poems/a.txt:12`, as sample --copies gives a source. */
+function where(source: Source): string {
+  return `${source.path}:${source.line}`;
+}
+
+/** The text escaped, its copied spans in <mark> with their source as the title (a span overlapping the one before it starts where that one ends). */
+function markCopies(text: string, spans: readonly CopiedSpan[]): string {
+  const chars = [...text];
+  let html = '', done = 0;
+  for (const { at, length, source } of spans) {
+    const from = Math.max(at, done);
+    html += escapeHtml(chars.slice(done, from).join(''));
+    html += `<mark class="copy" title="copied: ${length} characters verbatim from ${escapeHtml(where(source))}">${escapeHtml(chars.slice(from, at + length).join(''))}</mark>`;
+    done = at + length;
+  }
+  return html + escapeHtml(chars.slice(done).join(''));
 }
 
 /**

@@ -5,17 +5,20 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Checkpoint } from '../checkpoint/format.js';
 import { loadCheckpoint } from '../checkpoint/store.js';
 import { describeSkipped, readInputs } from '../data/corpus.js';
+import { indexedText, loadIndex, type CopyIndex } from '../data/copy-index.js';
 import { findInputs, type InputList } from '../data/inputs.js';
 import { describeChars, Vocab } from '../data/vocab.js';
 import { traceActivations } from '../inspect/activations.js';
 import { detectCells, saturatedCells, shownStates, textFeatures, type CellRef } from '../inspect/detectors.js';
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
 import { Sampler } from '../sample/sampler.js';
+import { indexFileOf } from '../train/corpus-index.js';
 import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { defaultCheckpoint } from './checkpoints.js';
 import { temperatureAlias } from './sample.js';
 import { choice, nonNegativeInt, positiveInt, positiveNumber } from './options.js';
 import { compact, stderrStyle as style } from './ui.js';
+import { COPY_MIN_LENGTH } from './viz-colours.js';
 import { renderPage } from './viz-page.js';
 import { colouredText, plainTable, stdoutColourLevel, type ShownCell } from './viz-terminal.js';
 
@@ -79,10 +82,15 @@ Examples:
       }
       const states = shownStates(trace);
       const stateLabel = trace.c ? 'tanh(c)' : 'h';
+      // Copies are looked for in samples (of the model, and those recorded while training), not in a text given.
+      const trainingSamples = opts.terminal ? [] : ckpt.training.samples ?? [];
+      const index = opts.sample !== undefined || trainingSamples.length > 0 ? copyIndexOf(checkpointFile, ckpt) : null;
+      const copies = (sample: string) => (index ? index.copiedSpans(sample, COPY_MIN_LENGTH) : null);
+      const textCopies = opts.sample !== undefined ? copies(trace.text) : null;
       if (opts.terminal) {
         const cell = opts.cell ? shownCell(opts.cell, states, trace.hiddenSize, stateLabel) : null;
         const level = stdoutColourLevel();
-        await writeStdout(level > 0 ? colouredText(trace, cell, level as 1 | 2 | 3, process.stdout.columns || 100) : plainTable(trace, cell));
+        await writeStdout(level > 0 ? colouredText(trace, cell, textCopies, level as 1 | 2 | 3, process.stdout.columns || 100) : plainTable(trace, cell, textCopies));
         return;
       }
       const detections = detectCells(textFeatures([...trace.text]), states, trace.hiddenSize);
@@ -90,6 +98,7 @@ Examples:
       const page = await renderPage({
         trace, states, stateLabel, detections, saturated: saturatedCells(states, trace.hiddenSize),
         cell: opts.cell ?? strongest ?? { layer: trace.layers, cell: 0 }, ckpt, checkpointFile, source,
+        copies: index ? { text: textCopies, samples: trainingSamples.map((sample) => copies(sample.text)!) } : null,
       });
       try {
         writeFileAtomic(out, page);
@@ -98,6 +107,19 @@ Examples:
       }
       process.stderr.write(`wrote ${out} (${compact(Buffer.byteLength(page))} bytes): ${trace.length} characters, ${trace.bitsPerChar.toFixed(3)} bits/char\n`);
     });
+}
+
+/**
+ * The run's corpus index, which finds the copies in the samples shown; null when there is none or it is
+ * of another text, which is said once on stderr (the rest of viz works without it).
+ */
+function copyIndexOf(checkpointFile: string, ckpt: Checkpoint): CopyIndex | null {
+  const file = indexFileOf(checkpointFile);
+  const indexed = indexedText(file);
+  if (indexed === ckpt.training.corpus.sha256) return loadIndex(file, indexed);
+  const why = indexed === null ? `${file} is missing` : `${file} indexes another text than the run's corpus`;
+  process.stderr.write(style.yellow(`note: copies of the training text are not marked: ${why}; charnn index builds it`) + '\n');
+  return null;
 }
 
 /** LAYER:CELL, both whole numbers. */

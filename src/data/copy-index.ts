@@ -39,6 +39,13 @@ export interface LongestCopy {
   source: Source | null;
 }
 
+/** A span of a text found verbatim in the corpus (positions in characters). */
+export interface CopiedSpan {
+  at: number;
+  length: number;
+  source: Source;
+}
+
 /**
  * The training text with its suffix array: answers "the longest prefix of this text that occurs in the
  * corpus" in O(length · log n), by narrowing the range of suffixes that start with it one character at
@@ -153,16 +160,20 @@ export class CopyIndex {
     return { path: docs[d]?.path ?? '', line };
   }
 
+  /** For each character of the pattern, the longest prefix of the rest that occurs in the corpus: its length and one corpus position. */
+  private matches(pattern: Int32Array): { length: number; position: number }[] {
+    return Array.from(pattern, (_, i) => this.longestPrefix(pattern, i, pattern.length));
+  }
+
   /** The longest span of `text` that occurs verbatim in the corpus, and the share of its `window`-character windows that do not. */
   copies(text: string, window = 10): { longest: LongestCopy; newWindows: number } {
     const pattern = this.encode(text);
     let best = { length: 0, at: 0, position: -1 };
     let copiedWindows = 0;
-    for (let i = 0; i < pattern.length; i++) {
-      const match = this.longestPrefix(pattern, i, pattern.length);
+    this.matches(pattern).forEach((match, i) => {
       if (match.length > best.length) best = { ...match, at: i };
       if (i + window <= pattern.length && match.length >= window) copiedWindows++;
-    }
+    });
     const windows = Math.max(0, pattern.length - window + 1);
     const chars = [...text];
     return {
@@ -172,6 +183,28 @@ export class CopyIndex {
       },
       newWindows: windows === 0 ? 1 : 1 - copiedWindows / windows,
     };
+  }
+
+  /**
+   * The spans of `text` of at least `minLength` characters that occur verbatim in the corpus, in order:
+   * the fewest that cover every character of such a span, each as long as it goes from where it starts
+   * (two may overlap). Positions and lengths count characters; the source is the one --copies gives.
+   */
+  copiedSpans(text: string, minLength: number): CopiedSpan[] {
+    // The maximal spans (each reaches past the ones before it), by start: their ends increase too.
+    const maximal: { at: number; length: number; position: number }[] = [];
+    this.matches(this.encode(text)).forEach(({ length, position }, at) => {
+      const last = maximal[maximal.length - 1];
+      if (length >= minLength && (last === undefined || at + length > last.at + last.length)) maximal.push({ at, length, position });
+    });
+    // A greedy cover: after a span, the one that reaches farthest among those starting inside it or at its end.
+    const cover: typeof maximal = [];
+    for (let i = 0; i < maximal.length; i++) {
+      const last = cover[cover.length - 1];
+      if (last !== undefined) while (i + 1 < maximal.length && maximal[i + 1].at <= last.at + last.length) i++;
+      cover.push(maximal[i]);
+    }
+    return cover.map(({ at, length, position }) => ({ at, length, source: this.locate(position) }));
   }
 }
 
