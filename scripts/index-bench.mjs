@@ -5,7 +5,7 @@
 // iteration on it without an index, then runs `charnn index` under /usr/bin/time -v and reports the wall
 // time, the peak resident memory and the index's bytes per character. The temp folder is deleted after.
 //
-//   node scripts/index-bench.mjs [--sizes 10MB,100MB,1GB] [--text FILE] [--json]
+//   node scripts/index-bench.mjs [--sizes 10MB,100MB,1GB] [--text FILE] [--json] [--help]
 //
 // The text defaults to ../shared/corpora/tinyshakespeare.txt when it exists, else corpora/lighthouse.txt.
 // Needs /usr/bin/time (apt-get install time). Sizes are decimal: 1GB = 10⁹ bytes.
@@ -13,8 +13,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { args, repo, sizes as sizesOf, textFile as textOf } from './script-options.mjs';
+import { args, helpIfAsked, repo, sizes as sizesOf, textFile as textOf } from './script-options.mjs';
 
+helpIfAsked(import.meta.url);
 const sizes = sizesOf('index-bench', '10MB,100MB');
 const textFile = textOf();
 if (!fs.existsSync('/usr/bin/time')) {

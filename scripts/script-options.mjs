@@ -8,6 +8,14 @@ import { fileURLToPath } from 'node:url';
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const args = process.argv.slice(2);
 
+/** With --help, prints the comment at the top of the script (`import.meta.url`: its usage) and exits. */
+export function helpIfAsked(scriptUrl) {
+  if (!args.includes('--help')) return;
+  const comment = fs.readFileSync(new URL(scriptUrl), 'utf8').split('\n').slice(1).filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('//')));
+  process.stdout.write(comment.map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.exit(0);
+}
+
 export function option(name, fallback) {
   const i = args.indexOf(name);
   return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;

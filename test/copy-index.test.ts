@@ -49,6 +49,21 @@ describe('the suffix array (SA-IS)', () => {
     }
   });
 
+  it('equals sorting the suffixes on longer texts (several levels of recursion), periodic ones and large alphabets', () => {
+    const next = randomInts(17);
+    const texts: [ArrayLike<number>, number][] = [
+      [new Uint8Array(3000), 1], // "aaaa…"
+      [Uint8Array.from({ length: 3000 }, (_, i) => i % 2), 2], // "abab…"
+      [Uint8Array.from({ length: 3001 }, (_, i) => [0, 1, 1, 0, 2][i % 5]), 3],
+      [Uint8Array.from({ length: 4000 }, (_, i) => (i % 97 < 60 ? i % 3 : next(4))), 4], // runs of a period broken by noise
+      [Uint8Array.from({ length: 5000 }, () => next(2)), 2],
+      [Uint8Array.from({ length: 5000 }, () => next(256)), 256],
+      [Uint16Array.from({ length: 5000 }, () => next(5000)), 5000],
+      [Uint32Array.from({ length: 3000 }, () => 65536 + next(8)), 70000],
+    ];
+    for (const [t, alphabet] of texts) expect([...suffixArray(t, alphabet)], `${t.length} over ${alphabet}`).toEqual(naiveSuffixArray(t));
+  });
+
   it('works on 16-bit vocabularies too', () => {
     const next = randomInts(5);
     const t = Uint16Array.from({ length: 500 }, () => next(3) * 1000 + next(2));
@@ -71,6 +86,25 @@ describe('the corpus index', () => {
       let expected = 0;
       while (expected < probe.length && occurs(corpus, probe.slice(0, expected + 1))) expected++;
       expect(length, JSON.stringify(probe)).toBe(expected);
+    }
+  });
+
+  it('gives the range of suffixes that start with a pattern: as many as its occurrences, each starting with it', () => {
+    const next = randomInts(9);
+    const count = (needle: string) => {
+      let n = 0;
+      for (let at = corpus.indexOf(needle); at >= 0; at = corpus.indexOf(needle, at + 1)) n++;
+      return n;
+    };
+    for (let trial = 0; trial < 200; trial++) {
+      const at = next(corpus.length - 8);
+      // (the text's last characters too: its last suffix sorts first among those that start with them)
+      const probe = trial === 0 ? corpus.slice(-2) : trial === 1 ? corpus.slice(-1) : trial % 10 === 0 ? corpus.slice(at, at + 3) + 'q' : corpus.slice(at, at + 1 + next(6));
+      const pattern = index.encode(probe);
+      const found = index.range(pattern, 0, pattern.length);
+      const [lo, hi] = found ?? [0, 0];
+      expect(hi - lo, JSON.stringify(probe)).toBe(count(probe));
+      for (let i = lo; i < hi; i++) expect(index.vocab.decode(index.tokens.subarray(index.suffixes[i], index.suffixes[i] + pattern.length))).toBe(probe);
     }
   });
 

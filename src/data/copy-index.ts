@@ -95,10 +95,46 @@ export class CopyIndex {
     return [a, c];
   }
 
+  /**
+   * The suffix range of every pair of tokens (a, b): [start, start + count) at a · V + b. Built on first use
+   * (one pass over the text) for vocabularies of up to 256 tokens, null for larger ones. It saves a query
+   * its two widest binary searches, which are most of its random reads (the guard of --max-copy asks one
+   * query per character sampled).
+   */
+  private pairs: { start: Int32Array; count: Int32Array } | null | undefined;
+
+  private pairRanges(): { start: Int32Array; count: Int32Array } | null {
+    if (this.pairs !== undefined) return this.pairs;
+    const V = this.vocab.size, tokens = this.tokens, n = tokens.length;
+    if (V > 256 || n === 0) return (this.pairs = null);
+    const count = new Int32Array(V * V);
+    for (let i = 0; i + 1 < n; i++) count[tokens[i] * V + tokens[i + 1]]++;
+    // Suffixes by their first token, then their second; the last suffix (one token) first among its first token's.
+    const start = new Int32Array(V * V);
+    for (let a = 0, at = 0; a < V; a++) {
+      if (tokens[n - 1] === a) at++;
+      for (let b = 0; b < V; b++) {
+        start[a * V + b] = at;
+        at += count[a * V + b];
+      }
+    }
+    return (this.pairs = { start, count });
+  }
+
   /** The suffix range of pattern[from, to), or null when it does not occur. */
   range(pattern: ArrayLike<number>, from: number, to: number): [number, number] | null {
     let lo = 0, hi = this.suffixes.length;
-    for (let length = 1; length <= to - from; length++) {
+    let length = 1;
+    const pairs = to - from >= 2 ? this.pairRanges() : null;
+    if (pairs) {
+      const a = pattern[from], b = pattern[from + 1], V = this.vocab.size;
+      if (a < 0 || b < 0) return null;
+      lo = pairs.start[a * V + b];
+      hi = lo + pairs.count[a * V + b];
+      if (lo === hi) return null;
+      length = 3;
+    }
+    for (; length <= to - from; length++) {
       [lo, hi] = this.narrow(pattern, from, length, lo, hi);
       if (lo === hi) return null;
     }

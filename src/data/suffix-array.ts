@@ -5,7 +5,7 @@ import type { TokenArray } from './vocab.js';
  * suffix that is a prefix of another sorts first). Built by SA-IS (Nong, Zhang and Chan, "Two Efficient
  * Algorithms for Linear Time Suffix Array Construction", 2009) in O(n) time, with the array itself as
  * the working space of the recursion: 4 bytes per token for the result, plus a copy of the text with
- * a sentinel (1, 2 or 4 bytes per token) and one byte per token for the suffix types.
+ * a sentinel (1, 2 or 4 bytes per token) and a bit per token for the LMS positions.
  */
 export function suffixArray(tokens: TokenArray, vocabSize: number): Int32Array {
   const n = tokens.length;
@@ -19,18 +19,30 @@ export function suffixArray(tokens: TokenArray, vocabSize: number): Int32Array {
 
 type Text = Uint8Array | Uint16Array | Uint32Array | Int32Array;
 
-/** SA-IS over s[0..n) whose last symbol is a unique 0 and whose symbols are below k. */
+/**
+ * SA-IS over s[0..n) whose last symbol is a unique 0 and whose symbols are below k.
+ *
+ * It keeps no array of suffix types: where the induction needs a type it reads it from the symbols it
+ * reads anyway (its random reads are most of its time), and the LMS positions are a bit vector (n/8
+ * bytes a level). s[i..] is S when s[i..] < s[i+1..], L otherwise; the sentinel is S; an LMS position is
+ * an S with an L before it.
+ */
 function sais(s: Text, sa: Int32Array, n: number, k: number): void {
   if (n === 1) {
     sa[0] = 0;
     return;
   }
-  // Suffix types: S (1) when s[i..] < s[i+1..], L (0) otherwise. The sentinel is S, the symbol before it L.
-  const types = new Uint8Array(n);
-  types[n - 1] = 1;
-  for (let i = n - 3; i >= 0; i--) types[i] = s[i] < s[i + 1] || (s[i] === s[i + 1] && types[i + 1] === 1) ? 1 : 0;
-  /** A leftmost-S position: S with an L before it. */
-  const isLms = (i: number) => i > 0 && types[i] === 1 && types[i - 1] === 0;
+  const lms = new Uint8Array((n + 7) >> 3);
+  let n1 = 0;
+  for (let i = n - 2, nextIsS = true; i >= 0; i--) {
+    const isS: boolean = s[i] < s[i + 1] || (s[i] === s[i + 1] && nextIsS);
+    if (!isS && nextIsS) {
+      lms[(i + 1) >> 3] |= 1 << ((i + 1) & 7);
+      n1++;
+    }
+    nextIsS = isS;
+  }
+  const isLms = (i: number) => (lms[i >> 3] & (1 << (i & 7))) !== 0;
 
   const counts = new Int32Array(k);
   for (let i = 0; i < n; i++) counts[s[i]]++;
@@ -46,17 +58,24 @@ function sais(s: Text, sa: Int32Array, n: number, k: number): void {
       sum += counts[c];
     }
   };
-  /** From the LMS positions placed at their buckets' ends, the order of every suffix (or LMS substring). */
+  /**
+   * From the LMS positions placed at their buckets' ends, the order of every suffix (or LMS substring).
+   * Left to right the array holds LMS and L suffixes only, and p − 1 is L exactly when s[p − 1] ≥ s[p]
+   * (before an LMS position the symbol is greater). Right to left, an entry p at i is S when i is in its
+   * bucket's S part (at or past the bucket's fill point); p − 1 is S when s[p − 1] < s[p], or equal and p is S.
+   */
   const induce = () => {
     bucketStarts();
     for (let i = 0; i < n; i++) {
-      const j = sa[i] - 1;
-      if (j >= 0 && types[j] === 0) sa[buckets[s[j]]++] = j;
+      const p = sa[i];
+      if (p > 0 && s[p - 1] >= s[p]) sa[buckets[s[p - 1]]++] = p - 1;
     }
     bucketEnds();
     for (let i = n - 1; i >= 0; i--) {
-      const j = sa[i] - 1;
-      if (j >= 0 && types[j] === 1) sa[--buckets[s[j]]] = j;
+      const p = sa[i];
+      if (p <= 0) continue;
+      const before = s[p - 1], at = s[p];
+      if (before < at || (before === at && i >= buckets[at])) sa[--buckets[before]] = p - 1;
     }
   };
 
@@ -66,24 +85,30 @@ function sais(s: Text, sa: Int32Array, n: number, k: number): void {
   for (let i = 1; i < n; i++) if (isLms(i)) sa[--buckets[s[i]]] = i;
   induce();
 
-  // Name the sorted LMS substrings: equal substrings get equal names.
-  let n1 = 0;
-  for (let i = 0; i < n; i++) if (isLms(sa[i])) sa[n1++] = sa[i];
+  // Name the sorted LMS substrings: equal substrings (same length, same symbols: then same types) get
+  // equal names. Each one's length (to the next LMS position, included) waits at n1 + position / 2.
+  for (let i = 0, j = 0; i < n; i++) if (isLms(sa[i])) sa[j++] = sa[i];
   sa.fill(-1, n1, n);
+  sa[n1 + ((n - 1) >> 1)] = 1; // the sentinel's
+  for (let i = n - 2, next = n - 1; i > 0; i--) {
+    if (isLms(i)) {
+      sa[n1 + (i >> 1)] = next - i + 1; // LMS positions are at least 2 apart: halves do not collide
+      next = i;
+    }
+  }
   let name = 0;
-  let previous = -1;
+  let previous = -1, previousLength = 0;
   for (let i = 0; i < n1; i++) {
     const position = sa[i];
-    let differ = previous < 0;
-    for (let d = 0; !differ; d++) {
-      if (s[position + d] !== s[previous + d] || types[position + d] !== types[previous + d]) differ = true;
-      else if (d > 0 && (isLms(position + d) || isLms(previous + d))) break;
-    }
+    const length = sa[n1 + (position >> 1)];
+    let differ = length !== previousLength;
+    for (let d = 0; !differ && d < length; d++) differ = s[position + d] !== s[previous + d];
     if (differ) {
       name++;
       previous = position;
+      previousLength = length;
     }
-    sa[n1 + (position >> 1)] = name - 1; // LMS positions are at least 2 apart: halves do not collide
+    sa[n1 + (position >> 1)] = name - 1;
   }
   for (let i = n - 1, j = n - 1; i >= n1; i--) if (sa[i] >= 0) sa[j--] = sa[i];
 
