@@ -9,6 +9,9 @@ import { RuntimeFailure } from '../util/errors.js';
 import { choice, nonNegativeInt, positiveInt, positiveNumber, repeatable, seed, unescape } from './options.js';
 import { stderrStyle as style } from './ui.js';
 
+/** Samples of --count stepped together at most (more wait for a row to finish). */
+const MAX_ROWS = 32;
+
 export function registerSample(program: Command): void {
   program
     .command('sample')
@@ -49,7 +52,7 @@ Examples:
       // The corpus index beside the checkpoint, for the copy report and the guard.
       const index = opts.copies || opts.maxCopy !== undefined ? loadIndex(indexFileOf(file), checkpoint.training.corpus.sha256) : null;
       const sampler = new Sampler(checkpoint, {
-        temperature: opts.temperature ?? opts.temp, length: opts.length, prime: opts.prime, primeUnknown: opts.primeUnknown, seed: opts.seed,
+        rows: Math.min(opts.count, MAX_ROWS), temperature: opts.temperature ?? opts.temp, length: opts.length, prime: opts.prime, primeUnknown: opts.primeUnknown, seed: opts.seed,
         topK: opts.topK, topP: opts.topP, minP: opts.minP, argmax: opts.argmax, stop: opts.stop, backend: opts.backend,
         guard: index && opts.maxCopy !== undefined ? { index, maxCopy: opts.maxCopy } : undefined,
       });
@@ -68,7 +71,8 @@ export function temperatureAlias(): Option {
 }
 
 /**
- * Streams the samples to stdout a character at a time (writes to a pipe, file or terminal go out at once;
+ * Streams the samples to stdout as they are drawn (sample 1 a character at a time, a later one at once
+ * if it was finished on the side; writes to a pipe, file or terminal go out at once;
  * when the reader is slower, we wait for it). Each sample but the last ends with a blank line, newlines
  * added only as needed, so one that ends a paragraph is not followed by two; the last ends with a newline. A reader that goes away
  * (`| head`) ends the program quietly; any other write error is reported. With `json`, each sample is
@@ -86,26 +90,35 @@ async function writeSamples(sampler: Sampler, count: number, json: boolean, copi
     if (!stdout.write(text) && !gone()) await drained();
   };
   let written = 0;
-  for (let s = 0; s < count && !gone(); s++) {
-    if (json) {
-      const text = [...sampler.generate()].join('');
-      await write(JSON.stringify({ text, ...(copies ? { copies: copies.copies(text) } : {}), ...(sampler.finishReason === 'copy' ? { finish: 'copy' } : {}) }) + '\n');
-      continue;
+  let text = ''; // the sample's text so far, kept for --json and --copies
+  let writing = 0; // the sample being written
+  for (const chunk of sampler.samples(count)) {
+    if (gone()) break;
+    if (!json && chunk.index !== writing) {
+      writing = chunk.index;
+      await write('\n\n'.slice(tail.endsWith('\n\n') ? 2 : tail.endsWith('\n') ? 1 : 0));
     }
-    if (s > 0) await write('\n\n'.slice(tail.endsWith('\n\n') ? 2 : tail.endsWith('\n') ? 1 : 0));
-    let text = '';
-    for (const char of sampler.generate()) {
-      if (gone()) break;
-      await write(char);
-      if (copies) text += char;
+    if (json || copies) text += chunk.text;
+    if (!json) {
+      await write(chunk.text);
+      written += chunk.text.length;
       // Give the event loop a turn now and then, so that a closed pipe is noticed.
-      if (++written % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (written >= 256) {
+        written = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     }
-    const which = count > 1 ? `sample ${s + 1}` : 'the sample';
-    if (sampler.finishReason === 'copy') {
-      process.stderr.write(style.yellow(`${which} ends early: every next character would have copied more than ${maxCopy} characters of the training text`) + '\n');
+    if (chunk.finish === null) continue;
+    if (json) {
+      await write(JSON.stringify({ text, ...(copies ? { copies: copies.copies(text) } : {}), ...(chunk.finish === 'copy' ? { finish: 'copy' } : {}) }) + '\n');
+    } else {
+      const which = count > 1 ? `sample ${chunk.index + 1}` : 'the sample';
+      if (chunk.finish === 'copy') {
+        process.stderr.write(style.yellow(`${which} ends early: every next character would have copied more than ${maxCopy} characters of the training text`) + '\n');
+      }
+      if (copies) process.stderr.write(style.dim(describeCopies(which, copies.copies(text))) + '\n');
     }
-    if (copies) process.stderr.write(style.dim(describeCopies(which, copies.copies(text))) + '\n');
+    text = '';
   }
   // Text ends with a newline, so that what follows (the prompt, `cat`'s next file) starts on a line of its own.
   if (!gone() && tail !== '' && !tail.endsWith('\n')) stdout.write('\n');
