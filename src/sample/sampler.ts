@@ -6,6 +6,7 @@ import { defaultBackend, type BackendName } from '../kernels/index.js';
 import { Model } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
+import { beamSearch, type BeamResult } from './beam.js';
 import { SampleBatch, type FinishReason, type RowOptions } from './batch.js';
 import { checkDrawOptions, type DrawOptions } from './draw.js';
 import { sampleSeries, type SeriesChunk } from './series.js';
@@ -76,6 +77,11 @@ export class Sampler {
       yield* chunk.text;
       if (chunk.finish) this.finishReason = chunk.finish;
     }
+  }
+
+  /** The most probable continuation of the prime a beam of `width` finds (see beamSearch); `rows` ≥ width. */
+  beam(width: number): BeamResult {
+    return beamSearch(this.model, this.vocab, { width, prime: this.primeText().text, length: this.options.length ?? 1000, stop: this.options.stop });
   }
 
   /**
