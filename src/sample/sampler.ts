@@ -31,8 +31,8 @@ export interface SampleOptions extends DrawOptions {
 
 /**
  * Generates text one character at a time from a trained model: the same Model code as training, one
- * step per character, the state carried, no dropout. A sample is one row of a SampleBatch of its own, so
- * it is exactly what the same row gives among others (`charnn serve`).
+ * step per character, the state carried, no dropout. A sample is one row of a SampleBatch, so it is
+ * exactly what the same row gives among others (`charnn serve`, samples()); beam() searches instead of drawing.
  */
 export class Sampler {
   readonly vocab: Vocab;
