@@ -9,7 +9,8 @@ import { defaultBackend } from '../src/kernels/index.js';
 import { SampleBatch, type FinishReason, type RowOptions } from '../src/sample/batch.js';
 import { indexFileOf } from '../src/train/corpus-index.js';
 import { Rng } from '../src/util/rng.js';
-import { charnn, tempDir } from './helpers/cli.js';
+import { charnn, runNode, tempDir } from './helpers/cli.js';
+import { ROOT } from './helpers/readme.js';
 
 let dir: string;
 const CHECKPOINT = 'checkpoints/corpus/best.json';
@@ -103,5 +104,17 @@ describe.concurrent('charnn sample --count N: the N samples stepped together', (
     const r = await charnn(['sample', '--checkpoint', CHECKPOINT, '--count', '40', '--seed', '10', '--length', '30', '--stop', 'a', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).text)).toEqual(serial.map((s) => s.text));
+  });
+
+  it('scripts/count-bench.mjs times both ways on a checkpoint and finds the same texts (its times are not checked)', async () => {
+    const script = path.join(ROOT, 'scripts/count-bench.mjs');
+    const r = await runNode(script, ['--checkpoint', CHECKPOINT, '--count', '3', '--length', '20', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ model: '2×16 lstm', count: 3, length: 20, same_texts: true });
+    expect(result.speedup).toBeGreaterThan(0);
+    const bad = await runNode(script, ['--count', '0'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('count-bench: --count and --length are whole numbers from 1\n');
   });
 });
