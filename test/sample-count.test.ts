@@ -7,6 +7,7 @@ import { loadIndex } from '../src/data/copy-index.js';
 import { Vocab } from '../src/data/vocab.js';
 import { defaultBackend } from '../src/kernels/index.js';
 import { SampleBatch, type FinishReason, type RowOptions } from '../src/sample/batch.js';
+import { Sampler } from '../src/sample/sampler.js';
 import { indexFileOf } from '../src/train/corpus-index.js';
 import { Rng } from '../src/util/rng.js';
 import { charnn, runNode, tempDir } from './helpers/cli.js';
@@ -104,6 +105,16 @@ describe.concurrent('charnn sample --count N: the N samples stepped together', (
     const r = await charnn(['sample', '--checkpoint', CHECKPOINT, '--count', '40', '--seed', '10', '--length', '30', '--stop', 'a', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).text)).toEqual(serial.map((s) => s.text));
+  });
+
+  it('with few rows for many samples that stop early, restarts and waiting rows still give the serial texts (library)', async () => {
+    const ckpt = await loadCheckpoint(path.join(dir, CHECKPOINT));
+    for (const [rows, seed] of [[2, 11], [3, 12], [4, 13]]) {
+      const options = { prime: '', length: 40, stop: ['d', ' '] };
+      const texts: string[] = Array(12).fill('');
+      for (const chunk of new Sampler(ckpt, { ...options, seed, rows }).samples(12)) texts[chunk.index] += chunk.text;
+      expect(texts).toEqual((await serialSamples(12, seed, options)).map((s) => s.text));
+    }
   });
 
   it('scripts/count-bench.mjs times both ways on a checkpoint and finds the same texts (its times are not checked)', async () => {

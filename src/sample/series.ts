@@ -33,19 +33,24 @@ export function* sampleSeries(batch: SampleBatch, options: Omit<RowOptions, 'rng
   const span = Number.isFinite(options.length) ? options.length * Draw.randomsPerCharacter(options) : 0;
   let ahead = Number.isFinite(options.length) ? batch.capacity - 1 : 0; // rows allowed to run on a guess
   const runs: Run[] = [];
-  const start = (i: number, state: RngState): void => {
-    if (runs[i]) batch.remove(runs[i].row);
+  const start = (state: RngState): void => {
     const runRng = Rng.fromState(state);
     const expected = Rng.fromState(state);
     for (let n = 0; n < span; n++) expected.uniform();
-    runs[i] = { start: state, expectedEnd: expected.state(), rng: runRng, row: batch.add({ ...options, rng: runRng, echo: true }) };
+    runs.push({ start: state, expectedEnd: expected.state(), rng: runRng, row: batch.add({ ...options, rng: runRng, echo: true }) });
   };
   // Where sample i starts as far as is known now: where sample i - 1 ended, or would end at full length.
   const startOf = (i: number): RngState => (i === 0 ? rng.state() : runs[i - 1].row.done ? runs[i - 1].rng.state() : runs[i - 1].expectedEnd);
   let current = 0; // the sample being written out: the ones before it are out, its start is confirmed
   for (;;) {
-    for (let i = current + 1; i < runs.length; i++) if (!sameState(runs[i].start, startOf(i))) start(i, startOf(i));
-    while (runs.length < count && batch.size < batch.capacity && runs.length - current <= ahead) start(runs.length, startOf(runs.length));
+    for (let i = current + 1; i < runs.length; i++) {
+      if (sameState(runs[i].start, startOf(i))) continue;
+      // A wrong guess: this sample and every later one (each guessed from the one before) start again.
+      for (const run of runs.splice(i)) batch.remove(run.row);
+      break;
+    }
+    // At most `ahead` + 1 ≤ capacity samples from the current one on, so the batch has room for them all.
+    while (runs.length < count && runs.length - current <= ahead) start(startOf(runs.length));
     while (current < runs.length) {
       const { row, rng: runRng, expectedEnd } = runs[current];
       const text = row.take().map((piece) => piece.char).join('');
