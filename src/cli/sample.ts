@@ -3,11 +3,15 @@ import { loadCheckpoint } from '../checkpoint/store.js';
 import { defaultCheckpoint } from './checkpoints.js';
 import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
 import { Sampler } from '../sample/sampler.js';
+import type { SeriesChunk } from '../sample/series.js';
 import { loadIndex, type CopyIndex } from '../data/copy-index.js';
 import { indexFileOf } from '../train/corpus-index.js';
-import { RuntimeFailure } from '../util/errors.js';
+import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { choice, nonNegativeInt, positiveInt, positiveNumber, repeatable, seed, unescape } from './options.js';
 import { stderrStyle as style } from './ui.js';
+
+/** Samples of --count stepped together at most (more wait for a row to finish). */
+const MAX_ROWS = 32;
 
 export function registerSample(program: Command): void {
   program
@@ -26,6 +30,7 @@ export function registerSample(program: Command): void {
     .addOption(new Option('--argmax', 'always take the most likely character (greedy; --temp, --top-k and --top-p then do nothing)'))
     .addOption(new Option('--stop <string>', 'end a sample once it generates this string (printed too); repeatable; \\n \\t \\r \\\\ \\xHH \\u{H…} are escapes').argParser(collect).default([], 'none'))
     .addOption(new Option('--count <n>', 'independent samples, each from a fresh state and the prime, separated by a blank line (--json tells apart samples that hold blank lines themselves)').argParser(positiveInt).default(1))
+    .addOption(new Option('--beam <k>', 'beam search: the most probable text a beam of k finds (mean log-probability per character), up to --length or a --stop string; no randomness, so no --temp, --top-k, --top-p, --min-p, --argmax, --seed or --count (--beam 1 is --argmax)').argParser(positiveInt))
     .addOption(new Option('--copies', "report each sample's longest span found verbatim in the training text (where from: file and line) and its share of new 10-character windows, on stderr (with --json, in each line)"))
     .addOption(new Option('--max-copy <n>', 'never emit a span longer than n characters that occurs in the training text (a candidate that would is never drawn)').argParser(positiveInt))
     .addOption(new Option('--json', 'print each sample as one line of JSON, {"text": …}, for programs'))
@@ -38,25 +43,44 @@ Examples:
   $ charnn sample --argmax --prime "The " --length 80
   $ charnn sample --length 100000 | less
   $ charnn sample --count 100 --length 40 --json | jq -r .text
-  $ charnn sample --copies --max-copy 30                  # new text, not recited`)
+  $ charnn sample --copies --max-copy 30                  # new text, not recited
+  $ charnn sample --beam 8 --prime "The " --stop . --json  # the most probable sentence, with its score`)
     .action(async (opts: {
       checkpoint?: string; temp: number; temperature?: number; length: number; prime?: string; primeUnknown: 'error' | 'skip'; seed?: number;
       topK?: number; topP?: number; minP?: number; argmax?: boolean; stop: string[]; count: number; json?: boolean; backend: BackendName;
-      copies?: boolean; maxCopy?: number;
-    }) => {
+      copies?: boolean; maxCopy?: number; beam?: number;
+    }, command: Command) => {
+      if (opts.beam !== undefined) refuseWithBeam((name) => command.getOptionValueSource(name) === 'cli');
       const file = opts.checkpoint ?? (await defaultCheckpoint('sampling from'));
       const checkpoint = await loadCheckpoint(file);
       // The corpus index beside the checkpoint, for the copy report and the guard.
       const index = opts.copies || opts.maxCopy !== undefined ? loadIndex(indexFileOf(file), checkpoint.training.corpus.sha256) : null;
       const sampler = new Sampler(checkpoint, {
-        temperature: opts.temperature ?? opts.temp, length: opts.length, prime: opts.prime, primeUnknown: opts.primeUnknown, seed: opts.seed,
+        rows: opts.beam ?? Math.min(opts.count, MAX_ROWS), temperature: opts.temperature ?? opts.temp, length: opts.length, prime: opts.prime, primeUnknown: opts.primeUnknown, seed: opts.seed,
         topK: opts.topK, topP: opts.topP, minP: opts.minP, argmax: opts.argmax, stop: opts.stop, backend: opts.backend,
         guard: index && opts.maxCopy !== undefined ? { index, maxCopy: opts.maxCopy } : undefined,
       });
       const { dropped } = sampler.primeText();
       if (dropped.length > 0) process.stderr.write(style.yellow(`warning: dropped ${dropped.length} prime character(s) the model does not know`) + '\n');
-      await writeSamples(sampler, opts.count, opts.json === true, opts.copies && index ? index : null, opts.maxCopy);
+      const copies = opts.copies && index ? index : null;
+      if (opts.beam === undefined) await writeSamples(sampler.samples(opts.count), opts.count, opts.json === true, copies, opts.maxCopy);
+      else {
+        const found = sampler.beam(opts.beam);
+        await writeSamples([{ index: 0, text: found.text, finish: found.finish }], 1, opts.json === true, copies, opts.maxCopy, { score: found.score, logprob: found.logprob });
+      }
     });
+}
+
+/** What --beam cannot be combined with, since it draws nothing at random and gives one text: each one's fix. */
+const NOT_WITH_BEAM: [option: string, flag: string, why: string][] = [
+  ['count', '--count', 'a beam gives one text, the same every time'],
+  ['maxCopy', '--max-copy', 'a beam does not guard against copies (--copies reports them)'],
+  ...(['temp', 'temperature', 'topK', 'topP', 'minP', 'argmax', 'seed'] as const).map((option): [string, string, string] =>
+    [option, `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, 'a beam searches for the most probable text and draws nothing at random']),
+];
+
+function refuseWithBeam(given: (option: string) => boolean): void {
+  for (const [option, flag, why] of NOT_WITH_BEAM) if (given(option)) throw new UsageError(`${flag} does not go with --beam: ${why}; drop ${flag} or --beam`);
 }
 
 /**
@@ -68,13 +92,14 @@ export function temperatureAlias(): Option {
 }
 
 /**
- * Streams the samples to stdout a character at a time (writes to a pipe, file or terminal go out at once;
+ * Streams the samples to stdout as they are drawn (sample 1 a character at a time, a later one at once
+ * if it was finished on the side; writes to a pipe, file or terminal go out at once;
  * when the reader is slower, we wait for it). Each sample but the last ends with a blank line, newlines
  * added only as needed, so one that ends a paragraph is not followed by two; the last ends with a newline. A reader that goes away
  * (`| head`) ends the program quietly; any other write error is reported. With `json`, each sample is
- * written whole as one line of JSON instead, so no sample's text can be taken for a separator.
+ * written whole as one line of JSON instead (with `fields`, e.g. a beam's score), so no sample's text can be taken for a separator.
  */
-async function writeSamples(sampler: Sampler, count: number, json: boolean, copies: CopyIndex | null, maxCopy?: number): Promise<void> {
+async function writeSamples(chunks: Iterable<SeriesChunk>, count: number, json: boolean, copies: CopyIndex | null, maxCopy?: number, fields: object = {}): Promise<void> {
   const stdout = process.stdout;
   const failures: NodeJS.ErrnoException[] = [];
   // Stays attached: a closed pipe may report more than once.
@@ -86,26 +111,35 @@ async function writeSamples(sampler: Sampler, count: number, json: boolean, copi
     if (!stdout.write(text) && !gone()) await drained();
   };
   let written = 0;
-  for (let s = 0; s < count && !gone(); s++) {
-    if (json) {
-      const text = [...sampler.generate()].join('');
-      await write(JSON.stringify({ text, ...(copies ? { copies: copies.copies(text) } : {}), ...(sampler.finishReason === 'copy' ? { finish: 'copy' } : {}) }) + '\n');
-      continue;
+  let text = ''; // the sample's text so far, kept for --json and --copies
+  let writing = 0; // the sample being written
+  for (const chunk of chunks) {
+    if (gone()) break;
+    if (!json && chunk.index !== writing) {
+      writing = chunk.index;
+      await write('\n\n'.slice(tail.endsWith('\n\n') ? 2 : tail.endsWith('\n') ? 1 : 0));
     }
-    if (s > 0) await write('\n\n'.slice(tail.endsWith('\n\n') ? 2 : tail.endsWith('\n') ? 1 : 0));
-    let text = '';
-    for (const char of sampler.generate()) {
-      if (gone()) break;
-      await write(char);
-      if (copies) text += char;
+    if (json || copies) text += chunk.text;
+    if (!json) {
+      await write(chunk.text);
+      written += chunk.text.length;
       // Give the event loop a turn now and then, so that a closed pipe is noticed.
-      if (++written % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (written >= 256) {
+        written = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     }
-    const which = count > 1 ? `sample ${s + 1}` : 'the sample';
-    if (sampler.finishReason === 'copy') {
-      process.stderr.write(style.yellow(`${which} ends early: every next character would have copied more than ${maxCopy} characters of the training text`) + '\n');
+    if (chunk.finish === null) continue;
+    if (json) {
+      await write(JSON.stringify({ text, ...fields, ...(copies ? { copies: copies.copies(text) } : {}), ...(chunk.finish === 'copy' ? { finish: 'copy' } : {}) }) + '\n');
+    } else {
+      const which = count > 1 ? `sample ${chunk.index + 1}` : 'the sample';
+      if (chunk.finish === 'copy') {
+        process.stderr.write(style.yellow(`${which} ends early: every next character would have copied more than ${maxCopy} characters of the training text`) + '\n');
+      }
+      if (copies) process.stderr.write(style.dim(describeCopies(which, copies.copies(text))) + '\n');
     }
-    if (copies) process.stderr.write(style.dim(describeCopies(which, copies.copies(text))) + '\n');
+    text = '';
   }
   // Text ends with a newline, so that what follows (the prompt, `cat`'s next file) starts on a line of its own.
   if (!gone() && tail !== '' && !tail.endsWith('\n')) stdout.write('\n');

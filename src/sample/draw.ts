@@ -36,6 +36,11 @@ export class Draw {
     this.order = new Int32Array(vocabSize);
   }
 
+  /** Random numbers pick() takes per character it draws: one, none with argmax (a series of samples guesses with it). */
+  static randomsPerCharacter(options: DrawOptions): number {
+    return options.argmax ? 0 : 1;
+  }
+
   /**
    * The next token, drawn from the logits at heap[logits … logits + V). Tokens marked in `banned` (the
    * copy guard) are never drawn; -1 when every candidate is banned.
@@ -90,15 +95,20 @@ export class Draw {
  * most likely tokens, from the logits at heap[logits … logits + V): what a score or `logprobs` reports.
  */
 export function logProbabilities(heap: Float32Array, logits: number, V: number, token: number, top: number): { logprob: number; top: [number, number][] } {
-  let max = -Infinity;
-  for (let j = 0; j < V; j++) max = Math.max(max, heap[logits + j]);
-  let total = 0;
-  for (let j = 0; j < V; j++) total += Math.exp(heap[logits + j] - max);
-  const logTotal = max + Math.log(total); // log Σ exp(logit)
+  const logTotal = logNormalizer(heap, logits, V);
   const best: [number, number][] = [];
   if (top > 0) {
     const order = Array.from({ length: V }, (_, j) => j).sort((a, b) => heap[logits + b] - heap[logits + a] || a - b);
     for (const j of order.slice(0, top)) best.push([j, heap[logits + j] - logTotal]);
   }
   return { logprob: heap[logits + token] - logTotal, top: best };
+}
+
+/** log Σ exp(logit) over the logits at heap[logits … logits + V): a token's log-probability is its logit minus this. */
+export function logNormalizer(heap: Float32Array, logits: number, V: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < V; j++) max = Math.max(max, heap[logits + j]);
+  let total = 0;
+  for (let j = 0; j < V; j++) total += Math.exp(heap[logits + j] - max);
+  return max + Math.log(total);
 }

@@ -6,8 +6,10 @@ import { defaultBackend, type BackendName } from '../kernels/index.js';
 import { Model } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
+import { beamSearch, type BeamResult } from './beam.js';
 import { SampleBatch, type FinishReason, type RowOptions } from './batch.js';
 import { checkDrawOptions, type DrawOptions } from './draw.js';
+import { sampleSeries, type SeriesChunk } from './series.js';
 
 export interface SampleOptions extends DrawOptions {
   /** Characters to generate (the prime not counted). Default 1000. */
@@ -23,21 +25,23 @@ export interface SampleOptions extends DrawOptions {
   /** The copy guard (see RowOptions): loadIndex(...) of the run's corpus index, and the longest copy allowed. */
   guard?: RowOptions['guard'];
   backend?: BackendName;
+  /** Samples stepped together by samples(), the rows of one batched forward. Default 1: one at a time. */
+  rows?: number;
 }
 
 /**
  * Generates text one character at a time from a trained model: the same Model code as training, one
- * step per character, the state carried, no dropout. A sample is one row of a SampleBatch of its own, so
- * it is exactly what the same row gives among others (`charnn serve`).
+ * step per character, the state carried, no dropout. A sample is one row of a SampleBatch, so it is
+ * exactly what the same row gives among others (`charnn serve`, samples()); beam() searches instead of drawing.
  */
 export class Sampler {
   readonly vocab: Vocab;
   private readonly model: Model;
-  private readonly rng: Rng;
+  private rng: Rng;
   /** Why the last sample generate() gave ended (`copy`: the copy guard left no character to draw). */
   finishReason: FinishReason | null = null;
 
-  /** From a checkpoint, or from a model (built with maxBatch 1, maxSteps 1) and its vocabulary. */
+  /** From a checkpoint, or from a model (built with maxBatch `rows`, maxSteps 1) and its vocabulary. */
   constructor(source: Checkpoint | { model: Model; vocab: Vocab }, private readonly options: SampleOptions = {}) {
     checkDrawOptions(options);
     if ('model' in source && source.model instanceof Model) {
@@ -46,7 +50,7 @@ export class Sampler {
     } else {
       const ckpt = source as Checkpoint;
       this.vocab = Vocab.fromChars(ckpt.vocab);
-      this.model = modelFromCheckpoint(ckpt, { maxBatch: 1, maxSteps: 1, backend: options.backend ?? defaultBackend() });
+      this.model = modelFromCheckpoint(ckpt, { maxBatch: options.rows ?? 1, maxSteps: 1, backend: options.backend ?? defaultBackend() });
     }
     this.rng = new Rng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
   }
@@ -69,16 +73,26 @@ export class Sampler {
    * on one random stream.
    */
   *generate(): Generator<string> {
-    const batch = new SampleBatch(this.model, this.vocab);
-    const row = batch.add({ ...this.options, prime: this.primeText().text, length: this.options.length ?? 1000, rng: this.rng, echo: true });
-    for (;;) {
-      for (const piece of row.take()) yield piece.char;
-      if (row.done) {
-        this.finishReason = row.finishReason;
-        return;
-      }
-      batch.step();
+    for (const chunk of this.samples(1)) {
+      yield* chunk.text;
+      if (chunk.finish) this.finishReason = chunk.finish;
     }
+  }
+
+  /** The most probable continuation of the prime a beam of `width` finds (see beamSearch); `rows` ≥ width. */
+  beam(width: number): BeamResult {
+    return beamSearch(this.model, this.vocab, { width, prime: this.primeText().text, length: this.options.length ?? 1000, stop: this.options.stop });
+  }
+
+  /**
+   * `count` samples, the very ones `count` calls of generate() give, stepped together as the rows of one
+   * batched forward (see sampleSeries): sample 0's characters as they are drawn, each later sample's as
+   * soon as it is known.
+   */
+  *samples(count: number): Generator<SeriesChunk> {
+    const batch = new SampleBatch(this.model, this.vocab);
+    const options = { ...this.options, prime: this.primeText().text, length: this.options.length ?? 1000 };
+    this.rng = Rng.fromState(yield* sampleSeries(batch, options, this.rng, count));
   }
 }
 
