@@ -27,8 +27,8 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /**
- * The samples as they were drawn before --count was batched: one row at a time, each from a fresh
- * state, all drawing from ONE random stream seeded once (sample i + 1 goes on where sample i left it).
+ * The samples drawn one at a time, each alone in a batch of one row from a fresh state: sample i with its
+ * own random stream seeded `seed + i` (what `charnn sample --seed <seed + i>` gives).
  */
 async function serialSamples(count: number, seed: number, options: Omit<RowOptions, 'rng' | 'guard'> & { maxCopy?: number }): Promise<{ text: string; finish: FinishReason }[]> {
   const file = path.join(dir, CHECKPOINT);
@@ -36,9 +36,8 @@ async function serialSamples(count: number, seed: number, options: Omit<RowOptio
   const vocab = Vocab.fromChars(ckpt.vocab);
   const batch = new SampleBatch(modelFromCheckpoint(ckpt, { maxBatch: 1, maxSteps: 1, backend: defaultBackend() }), vocab);
   const guard = options.maxCopy === undefined ? undefined : { index: loadIndex(indexFileOf(file), ckpt.training.corpus.sha256), maxCopy: options.maxCopy };
-  const rng = new Rng(seed);
-  return Array.from({ length: count }, () => {
-    const row = batch.add({ ...options, guard, rng, echo: true });
+  return Array.from({ length: count }, (_, i) => {
+    const row = batch.add({ ...options, guard, rng: new Rng(seed + i), echo: true });
     let text = '';
     for (;;) {
       text += row.take().map((piece) => piece.char).join('');
@@ -70,7 +69,7 @@ const CASES: { name: string; args: string[]; seed: number; options: Omit<RowOpti
 
 describe.concurrent('charnn sample --count N: the N samples stepped together', () => {
   for (const { name, args, seed, options } of CASES) {
-    it(`gives the texts of ${name} drawn one after another, byte for byte, as text and as --json`, async () => {
+    it(`gives the texts of ${name} drawn one at a time with seeds s, s + 1, …, byte for byte, as text and as --json`, async () => {
       const serial = await serialSamples(5, seed, options);
       const common = ['sample', '--checkpoint', CHECKPOINT, '--count', '5', '--seed', String(seed), ...args];
       const [text, json] = await Promise.all([charnn(common, dir), charnn([...common, '--json'], dir)]);
@@ -107,7 +106,14 @@ describe.concurrent('charnn sample --count N: the N samples stepped together', (
     expect(r.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).text)).toEqual(serial.map((s) => s.text));
   });
 
-  it('with few rows for many samples that stop early, restarts and waiting rows still give the serial texts (library)', async () => {
+  it('sample i of --count N --seed s is what --seed s + i gives alone, through the CLI', async () => {
+    const args = ['sample', '--checkpoint', CHECKPOINT, '--length', '50', '--json'];
+    const [batched, ...alone] = await Promise.all([charnn([...args, '--count', '3', '--seed', '20'], dir), ...[20, 21, 22].map((seed) => charnn([...args, '--seed', String(seed)], dir))]);
+    for (const r of [batched, ...alone]) expect(r.code, r.stderr).toBe(0);
+    expect(batched.stdout).toBe(alone.map((r) => r.stdout).join(''));
+  });
+
+  it('with fewer rows than samples, the waiting samples still give their own texts (library)', async () => {
     const ckpt = await loadCheckpoint(path.join(dir, CHECKPOINT));
     for (const [rows, seed] of [[2, 11], [3, 12], [4, 13]]) {
       const options = { prime: '', length: 40, stop: ['d', ' '] };

@@ -36,11 +36,6 @@ export class Draw {
     this.order = new Int32Array(vocabSize);
   }
 
-  /** Random numbers pick() takes per character it draws: one, none with argmax (a series of samples guesses with it). */
-  static randomsPerCharacter(options: DrawOptions): number {
-    return options.argmax ? 0 : 1;
-  }
-
   /**
    * The next token, drawn from the logits at heap[logits … logits + V). Tokens marked in `banned` (the
    * copy guard) are never drawn; -1 when every candidate is banned.

@@ -5,7 +5,6 @@ import { describeChars, Vocab } from '../data/vocab.js';
 import { defaultBackend, type BackendName } from '../kernels/index.js';
 import { Model } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
-import { Rng } from '../util/rng.js';
 import { beamSearch, type BeamResult } from './beam.js';
 import { SampleBatch, type FinishReason, type RowOptions } from './batch.js';
 import { checkDrawOptions, type DrawOptions } from './draw.js';
@@ -37,7 +36,8 @@ export interface SampleOptions extends DrawOptions {
 export class Sampler {
   readonly vocab: Vocab;
   private readonly model: Model;
-  private rng: Rng;
+  private readonly seed: number;
+  private drawn = 0; // samples drawn so far: the next one draws from rowSeed(seed, drawn)
   /** Why the last sample generate() gave ended (`copy`: the copy guard left no character to draw). */
   finishReason: FinishReason | null = null;
 
@@ -52,7 +52,7 @@ export class Sampler {
       this.vocab = Vocab.fromChars(ckpt.vocab);
       this.model = modelFromCheckpoint(ckpt, { maxBatch: options.rows ?? 1, maxSteps: 1, backend: options.backend ?? defaultBackend() });
     }
-    this.rng = new Rng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
   }
 
   /** The prime text as it will be used: unknown characters refused or dropped. */
@@ -69,8 +69,9 @@ export class Sampler {
 
   /**
    * One sample: the prime's characters, then up to `length` generated ones. Without a prime, it starts
-   * from a newline (or the first character of the vocabulary), not printed. Samples follow each other
-   * on one random stream.
+   * from a newline (or the first character of the vocabulary), not printed. Samples follow each other,
+   * each on its own random stream: the i-th sample of a sampler seeded s (counting from 0) draws from
+   * rowSeed(s, i), so it is what a sampler seeded s + i gives first.
    */
   *generate(): Generator<string> {
     for (const chunk of this.samples(1)) {
@@ -85,14 +86,16 @@ export class Sampler {
   }
 
   /**
-   * `count` samples, the very ones `count` calls of generate() give, stepped together as the rows of one
-   * batched forward (see sampleSeries): sample 0's characters as they are drawn, each later sample's as
-   * soon as it is known.
+   * The next `count` samples, the very ones `count` calls of generate() give, stepped together as the rows
+   * of one batched forward (see sampleSeries): sample 0's characters as they are drawn, each later
+   * sample's as soon as the ones before it are out.
    */
   *samples(count: number): Generator<SeriesChunk> {
     const batch = new SampleBatch(this.model, this.vocab);
     const options = { ...this.options, prime: this.primeText().text, length: this.options.length ?? 1000 };
-    this.rng = Rng.fromState(yield* sampleSeries(batch, options, this.rng, count));
+    const first = this.drawn;
+    this.drawn += count;
+    yield* sampleSeries(batch, options, this.seed, first, count);
   }
 }
 
