@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Load test of `charnn serve`: 1, 8, 32 and 128 concurrent streaming clients against a 2×128 and a
 // 2×256 LSTM (untrained: speed does not depend on the weights). For each: aggregate characters per
-// second, time to the first character (p50, p99), characters per second of each client, and the
-// server's peak resident memory. The clients run in this process; on a small machine they take
+// second, time to the first character (p50, p99), characters per second of each client, the server's
+// CPU time per character (its threads' time on a core: what serving cost, whatever else the machine
+// ran) and its peak resident memory. The clients run in this process; on a small machine they take
 // some of the CPU the server would have, so the figures are a floor.
 //
-//   node scripts/serve-load.mjs [--chars 1000] [--clients 1,8,32,128] [--hidden 128,256]
+//   node scripts/serve-load.mjs [--chars 1000] [--clients 1,8,32,128] [--hidden 128,256] [--profile <dir>]
+//
+// --profile <dir> runs each server under `node --cpu-prof` and leaves its profile in <dir> (open it in
+// Chrome's DevTools, Performance tab) to see where a step's time goes.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +24,7 @@ const arg = (name, fallback) => {
 const CHARS = Number(arg('chars', '1000'));
 const CLIENTS = arg('clients', '1,8,32,128').split(',').map(Number);
 const HIDDEN = arg('hidden', '128,256').split(',').map(Number);
+const PROFILE = arg('profile', null);
 
 function run(args, cwd) {
   return new Promise((resolve, reject) => {
@@ -32,7 +37,8 @@ function run(args, cwd) {
 
 /** Starts `charnn serve` on a free port; resolves once it listens. */
 function serve(checkpoint, cwd) {
-  const child = spawn(process.execPath, [BIN, 'serve', checkpoint, '--port', '0', '--quiet', '--max-batch', '128'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const profile = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(PROFILE)] : [];
+  const child = spawn(process.execPath, [...profile, BIN, 'serve', checkpoint, '--port', '0', '--quiet', '--max-batch', '128'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d) => {
@@ -48,6 +54,17 @@ function serve(checkpoint, cwd) {
 function peakMb(pid) {
   const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/** The CPU time the process's threads have used so far (Linux: /proc/<pid>/task/<tid>/schedstat, in ns), in ms. */
+function cpuMs(pid) {
+  let ns = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {} // a thread that ended since the listing
+  }
+  return ns / 1e6;
 }
 
 /** One streaming client: milliseconds to its first character, characters, and its own chars/s. */
@@ -86,8 +103,8 @@ try {
   let text = '';
   for (let i = 0; text.length < 20000; i++) text += words[(i * 7 + (i >> 3)) % words.length] + (i % 9 === 8 ? '.\n' : ' ');
   fs.writeFileSync(path.join(dir, 'corpus.txt'), text);
-  console.log(`| model | clients | aggregate chars/s | first char p50 (ms) | first char p99 (ms) | per-client chars/s (median) | peak RSS (MB) |`);
-  console.log(`|---|---|---|---|---|---|---|`);
+  console.log(`| model | clients | aggregate chars/s | first char p50 (ms) | first char p99 (ms) | per-client chars/s (median) | server CPU µs/char | peak RSS (MB) |`);
+  console.log(`|---|---|---|---|---|---|---|---|`);
   for (const hidden of HIDDEN) {
     const name = `h${hidden}`;
     await run(['train', 'corpus.txt', '--layers', '2', '--hidden', String(hidden), '--max-iters', '1', '--eval-every', '1', '--checkpoint-dir', `checkpoints/${name}`], dir);
@@ -95,12 +112,13 @@ try {
     try {
       await client(server.url, server.model, 0); // warm-up: the JIT, the first allocations
       for (const count of CLIENTS) {
-        const start = performance.now();
+        const start = performance.now(), cpuStart = cpuMs(server.child.pid);
         const results = await Promise.all(Array.from({ length: count }, (_, i) => client(server.url, server.model, i + 1)));
         const seconds = (performance.now() - start) / 1000;
         const total = results.reduce((sum, r) => sum + r.chars, 0);
+        const cpu = ((cpuMs(server.child.pid) - cpuStart) * 1000) / total;
         const firsts = results.map((r) => r.first);
-        console.log(`| 2×${hidden} | ${count} | ${Math.round(total / seconds)} | ${percentile(firsts, 50).toFixed(1)} | ${percentile(firsts, 99).toFixed(1)} | ${Math.round(percentile(results.map((r) => r.rate), 50))} | ${peakMb(server.child.pid)} |`);
+        console.log(`| 2×${hidden} | ${count} | ${Math.round(total / seconds)} | ${percentile(firsts, 50).toFixed(1)} | ${percentile(firsts, 99).toFixed(1)} | ${Math.round(percentile(results.map((r) => r.rate), 50))} | ${cpu.toFixed(1)} | ${peakMb(server.child.pid)} |`);
       }
     } finally {
       server.child.kill('SIGTERM');
