@@ -139,6 +139,8 @@ export class Completion implements RowListener {
   private lastWrite = -Infinity;
   /** The write waiting for WRITE_MS to pass since the last. */
   private timer: NodeJS.Timeout | null = null;
+  /** When the stream's first chunk was written (performance.now()); null before, and for an answer sent whole. */
+  firstWrite: number | null = null;
   cancel: () => void = () => {};
 
   constructor(
@@ -216,6 +218,7 @@ export class Completion implements RowListener {
     this.res.write(this.pending);
     this.pending = '';
     this.lastWrite = performance.now();
+    this.firstWrite ??= this.lastWrite;
   }
 
   private end(): void {
@@ -226,6 +229,7 @@ export class Completion implements RowListener {
       if (this.request.stream_options?.include_usage) this.pending += `data: ${JSON.stringify({ ...this.head(), choices: [], usage: this.usage() })}\n\n`;
       this.res.end(`${this.pending}data: [DONE]\n\n`);
       this.pending = '';
+      this.firstWrite ??= performance.now();
     } else {
       const choices = this.choices.map((choice, index) => ({
         text: this.pieces[index].map((p) => p.char).join(''), index,
