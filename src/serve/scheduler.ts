@@ -32,8 +32,8 @@ export const TURN_MS = 5;
 
 /**
  * The rows of one model in flight: one SampleBatch, stepped as long as it has rows, for TURN_MS (or one
- * step, if a step takes longer) per turn of the event loop, so requests are read and chunks written
- * between turns. A request's rows join at the next step and leave when they finish or are cancelled;
+ * step, if a step takes longer; or until a row's first character) per turn of the event loop, so
+ * requests are read and chunks written between turns. A request's rows join at the next step and leave when they finish or are cancelled;
  * past the batch's capacity they wait in order.
  */
 export class Scheduler {
@@ -78,6 +78,7 @@ export class Scheduler {
       while (this.busy) {
         const turn = new Set<RowListener>();
         const start = performance.now();
+        let first = false; // a row drew its first character: the turn ends so that it goes out at once
         do {
           const touched = new Set<RowListener>();
           this.admit(touched);
@@ -86,13 +87,14 @@ export class Scheduler {
             if (!job) continue; // cancelled during this step (its request ended)
             job.listener.deliver(job.index, row.take(), row.finishReason);
             touched.add(job.listener);
+            first ||= row.generated === 1;
             if (row.done) this.running.delete(row);
           }
           for (const listener of touched) {
             listener.flush();
             turn.add(listener);
           }
-        } while (this.busy && performance.now() - start < TURN_MS);
+        } while (this.busy && !first && performance.now() - start < TURN_MS);
         for (const listener of turn) listener.send();
         await new Promise((resolve) => setImmediate(resolve));
       }
