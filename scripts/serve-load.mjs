@@ -128,7 +128,7 @@ try {
   let text = '';
   for (let i = 0; text.length < 20000; i++) text += words[(i * 7 + (i >> 3)) % words.length] + (i % 9 === 8 ? '.\n' : ' ');
   fs.writeFileSync(path.join(dir, 'corpus.txt'), text);
-  console.log(`| model | clients | aggregate chars/s | first char p50 (ms) | first char p99 (ms) | server's first chunk p50 (ms) | p99 (ms) | per-client chars/s (median) | server CPU µs/char | peak RSS (MB) |`);
+  console.log(`| model | clients | aggregate chars/s | first char p50 (ms) | first char p99 (ms) | server's first chunk p50 (ms) | server's first chunk p99 (ms) | per-client chars/s (median) | server CPU µs/char | peak RSS (MB) |`);
   console.log(`|---|---|---|---|---|---|---|---|---|---|`);
   for (const hidden of HIDDEN) {
     const name = `h${hidden}`;
