@@ -118,7 +118,7 @@ function logprobsOf(pieces: Piece[], offset: number, wanted: boolean) {
  * out in one write. A write per client per step cost as much as the step's GEMM at 32 clients (a write to
  * a loopback socket does the receiver's TCP work too); 50 writes a second still read as a continuous stream.
  */
-export const WRITE_MS = 20;
+const WRITE_MS = 20;
 
 /**
  * A completion request in flight: receives its rows' pieces from the scheduler and writes the answer,

@@ -28,13 +28,13 @@ interface Job {
  * the loop read requests and disconnects: a few ms keep a new request's wait for its first step far below
  * what anyone notices, and the loop's own cost per turn small beside the steps.
  */
-export const TURN_MS = 5;
+const TURN_MS = 5;
 
 /**
  * The rows of one model in flight: one SampleBatch, stepped as long as it has rows, for TURN_MS (or one
  * step, if a step takes longer; or until a row's first character) per turn of the event loop, so
- * requests are read and chunks written between turns. A request's rows join at the next step and leave when they finish or are cancelled;
- * past the batch's capacity they wait in order.
+ * requests are read and chunks written between turns. A request's rows join at the next step and leave
+ * when they finish or are cancelled; past the batch's capacity they wait in order.
  */
 export class Scheduler {
   readonly vocab: Vocab;
