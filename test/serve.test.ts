@@ -221,6 +221,9 @@ describe('charnn serve refuses bad requests with OpenAI\'s error shape', () => {
   it('the server lives on after all of them, and logs one line per request', async () => {
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     expect(server.stderr()).toMatch(/^POST \/v1\/completions 413 0 chars \d+ ms$/m);
+    // A stream's line says when its first chunk went out; an answer sent whole has none.
+    expect(server.stderr()).toMatch(/^POST \/v1\/completions 200 60 chars \d+ ms \(first chunk \d+ ms\)$/m);
+    expect(server.stderr()).toMatch(/^POST \/v1\/completions 200 120 chars \d+ ms$/m);
     expect(hasStackTrace(server.stderr())).toBe(false);
   });
 });

@@ -53,8 +53,12 @@ class Choice {
   announced = false;
   private ready: Piece[] = [];
   private held: Piece[] = [];
+  /** The longest stop string's length: a tail that could begin one is shorter. */
+  private readonly longest: number;
 
-  constructor(private readonly stops: readonly string[]) {}
+  constructor(private readonly stops: readonly string[]) {
+    this.longest = Math.max(0, ...stops.map((s) => s.length));
+  }
 
   receive(pieces: Piece[], finish: FinishReason | null): void {
     for (const piece of pieces) {
@@ -90,7 +94,7 @@ class Choice {
 
   /** How many of the held pieces at the end could still begin a stop string. */
   private heldBack(): number {
-    for (let k = this.held.length; k > 0; k--) {
+    for (let k = Math.min(this.held.length, this.longest - 1); k > 0; k--) {
       const tail = this.held.slice(-k).map((p) => p.char).join('');
       if (this.stops.some((s) => s.length > tail.length && s.startsWith(tail))) return k;
     }
@@ -110,8 +114,16 @@ function logprobsOf(pieces: Piece[], offset: number, wanted: boolean) {
 }
 
 /**
+ * The least time between two writes to a stream, after its first: the chunks of the steps in between go
+ * out in one write. A write per client per step cost as much as the step's GEMM at 32 clients (a write to
+ * a loopback socket does the receiver's TCP work too); 50 writes a second still read as a continuous stream.
+ */
+const WRITE_MS = 20;
+
+/**
  * A completion request in flight: receives its rows' pieces from the scheduler and writes the answer,
- * whole as one JSON object, or streamed as server-sent events (one chunk per step, then `[DONE]`).
+ * whole as one JSON object, or streamed as server-sent events (one chunk per step, then `[DONE]`); a
+ * stream's chunks go out at most once per WRITE_MS, its first and its last at once.
  */
 export class Completion implements RowListener {
   readonly id = `cmpl-${randomUUID()}`;
@@ -119,6 +131,16 @@ export class Completion implements RowListener {
   private readonly choices: Choice[];
   private readonly pieces: Piece[][]; // a whole answer's pieces per choice
   private ended = false;
+  /** The start of every streamed chunk, up to its choices: `data: {"id":…,"choices":[`. */
+  private readonly chunkHead: string;
+  /** Chunks made since the last write. */
+  private pending = '';
+  /** When the stream was last written to (performance.now()). */
+  private lastWrite = -Infinity;
+  /** The write waiting for WRITE_MS to pass since the last. */
+  private timer: NodeJS.Timeout | null = null;
+  /** When the stream's first chunk was written (performance.now()); null before, and for an answer sent whole. */
+  firstWrite: number | null = null;
   cancel: () => void = () => {};
 
   constructor(
@@ -127,6 +149,7 @@ export class Completion implements RowListener {
   ) {
     this.choices = Array.from({ length: rows }, () => new Choice(request.stop));
     this.pieces = this.choices.map(() => []);
+    this.chunkHead = `data: ${JSON.stringify({ ...this.head(), choices: [] }).slice(0, -2)}`;
     if (request.stream) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       res.flushHeaders();
@@ -148,12 +171,20 @@ export class Completion implements RowListener {
 
   flush(): void {
     if (this.ended || this.res.destroyed) return;
-    if (this.request.stream) this.sendChunk();
+    if (this.request.stream) this.makeChunk();
     else for (let i = 0; i < this.choices.length; i++) this.pieces[i].push(...this.choices[i].take());
     if (this.choices.every((c) => c.finish !== null)) this.end();
   }
 
+  send(): void {
+    if (this.pending.length === 0 || this.timer) return;
+    const wait = this.lastWrite + WRITE_MS - performance.now();
+    if (wait <= 0) this.write();
+    else this.timer = setTimeout(() => this.write(), wait);
+  }
+
   fail(err: unknown): void {
+    this.write();
     this.ended = true;
     this.onEnd(this);
     this.onFail(err);
@@ -166,24 +197,39 @@ export class Completion implements RowListener {
     this.flush();
   }
 
-  private sendChunk(): void {
+  /** This step's chunk, if any choice has something to say, added to the pending ones. */
+  private makeChunk(): void {
     const choices = [];
     for (const [index, choice] of this.choices.entries()) {
       const offset = choice.offset;
       const pieces = choice.take();
       if (pieces.length === 0 && (choice.finish === null || choice.announced)) continue;
       choice.announced = choice.finish !== null;
-      choices.push({ text: pieces.map((p) => p.char).join(''), index, logprobs: logprobsOf(pieces, offset, this.request.logprobs !== null), finish_reason: choice.finish });
+      choices.push(JSON.stringify({ text: pieces.map((p) => p.char).join(''), index, logprobs: logprobsOf(pieces, offset, this.request.logprobs !== null), finish_reason: choice.finish }));
     }
-    if (choices.length > 0) this.event({ ...this.head(), choices });
+    if (choices.length > 0) this.pending += `${this.chunkHead}${choices.join(',')}]}\n\n`;
+  }
+
+  /** Writes the pending chunks now. */
+  private write(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.pending.length === 0 || this.res.destroyed) return;
+    this.res.write(this.pending);
+    this.pending = '';
+    this.lastWrite = performance.now();
+    this.firstWrite ??= this.lastWrite;
   }
 
   private end(): void {
     this.ended = true;
+    if (this.timer) clearTimeout(this.timer);
     this.cancel();
     if (this.request.stream) {
-      if (this.request.stream_options?.include_usage) this.event({ ...this.head(), choices: [], usage: this.usage() });
-      this.res.end('data: [DONE]\n\n');
+      if (this.request.stream_options?.include_usage) this.pending += `data: ${JSON.stringify({ ...this.head(), choices: [], usage: this.usage() })}\n\n`;
+      this.res.end(`${this.pending}data: [DONE]\n\n`);
+      this.pending = '';
+      this.firstWrite ??= performance.now();
     } else {
       const choices = this.choices.map((choice, index) => ({
         text: this.pieces[index].map((p) => p.char).join(''), index,
@@ -193,10 +239,6 @@ export class Completion implements RowListener {
       this.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
     }
     this.onEnd(this);
-  }
-
-  private event(data: unknown): void {
-    this.res.write(`data: ${JSON.stringify(data)}\n\n`);
   }
 
   private head() {

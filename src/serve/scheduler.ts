@@ -8,8 +8,10 @@ import { SampleBatch, type FinishReason, type Piece, type RowOptions, type Sampl
 export interface RowListener {
   /** The pieces choice `index` produced in this step; `finish` once it has ended. */
   deliver(index: number, pieces: Piece[], finish: FinishReason | null): void;
-  /** Called once per step after every row of this listener was delivered (a streamed request sends its chunk). */
+  /** Called once per step after every row of this listener was delivered (a streamed request makes its chunk). */
   flush(): void;
+  /** Called once per turn of the event loop, after its steps: a streamed request writes the chunks they made (or soon). */
+  send(): void;
   /** The step failed (a bug, never bad input): the listener's rows are gone and it must answer with the error. */
   fail(err: unknown): void;
 }
@@ -22,9 +24,17 @@ interface Job {
 }
 
 /**
- * The rows of one model in flight: one SampleBatch, stepped as long as it has rows, one step per turn of
- * the event loop (so requests are read and chunks written between steps). A request's rows join at the
- * next step and leave when they finish or are cancelled; past the batch's capacity they wait in order.
+ * How long one turn of the event loop steps before it hands what its steps made to the requests and lets
+ * the loop read requests and disconnects: a few ms keep a new request's wait for its first step far below
+ * what anyone notices, and the loop's own cost per turn small beside the steps.
+ */
+const TURN_MS = 5;
+
+/**
+ * The rows of one model in flight: one SampleBatch, stepped as long as it has rows, for TURN_MS (or one
+ * step, if a step takes longer; or until a row's first character) per turn of the event loop, so
+ * requests are read and chunks written between turns. A request's rows join at the next step and leave
+ * when they finish or are cancelled; past the batch's capacity they wait in order.
  */
 export class Scheduler {
   readonly vocab: Vocab;
@@ -65,17 +75,27 @@ export class Scheduler {
 
   private async loop(): Promise<void> {
     try {
-      while (this.waiting.length > 0 || this.batch.size > 0) {
-        const touched = new Set<RowListener>();
-        this.admit(touched);
-        for (const row of this.batch.step()) {
-          const job = this.running.get(row);
-          if (!job) continue; // cancelled during this turn
-          job.listener.deliver(job.index, row.take(), row.finishReason);
-          touched.add(job.listener);
-          if (row.done) this.running.delete(row);
-        }
-        for (const listener of touched) listener.flush();
+      while (this.busy) {
+        const turn = new Set<RowListener>();
+        const start = performance.now();
+        let first = false; // a row drew its first character: the turn ends so that it goes out at once
+        do {
+          const touched = new Set<RowListener>();
+          this.admit(touched);
+          for (const row of this.batch.step()) {
+            const job = this.running.get(row);
+            if (!job) continue; // cancelled during this step (its request ended)
+            job.listener.deliver(job.index, row.take(), row.finishReason);
+            touched.add(job.listener);
+            first ||= row.generated === 1;
+            if (row.done) this.running.delete(row);
+          }
+          for (const listener of touched) {
+            listener.flush();
+            turn.add(listener);
+          }
+        } while (this.busy && !first && performance.now() - start < TURN_MS);
+        for (const listener of turn) listener.send();
         await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (err) {
@@ -88,6 +108,11 @@ export class Scheduler {
     } finally {
       this.looping = false;
     }
+  }
+
+  /** Whether rows are in the batch or waiting for a place. */
+  private get busy(): boolean {
+    return this.waiting.length > 0 || this.batch.size > 0;
   }
 
   /** Moves waiting rows into the batch while it has room; rows with nothing to step are delivered at once. */

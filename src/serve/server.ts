@@ -24,7 +24,7 @@ export interface ServerOptions {
   /** Rows stepped together per model; more wait for a place. */
   maxRows: number;
   backend: BackendName;
-  /** Receives one line per request (method, path, status, characters, milliseconds); null for none. */
+  /** Receives one line per request (method, path, status, characters, milliseconds, and a stream's first chunk's); null for none. */
   log: ((line: string) => void) | null;
 }
 
@@ -76,8 +76,9 @@ export class CompletionServer {
         completion.cancel(); // the client went away: its rows leave the batch at once
         this.inFlight.delete(completion);
       }
+      const first = completion?.firstWrite != null ? ` (first chunk ${Math.round(completion.firstWrite - start)} ms)` : '';
       const gone = !res.writableFinished ? ' (client gone)' : '';
-      this.options.log?.(`${req.method} ${path} ${res.statusCode} ${completion?.generated ?? 0} chars ${Math.round(performance.now() - start)} ms${gone}`);
+      this.options.log?.(`${req.method} ${path} ${res.statusCode} ${completion?.generated ?? 0} chars ${Math.round(performance.now() - start)} ms${gone}${first}`);
     });
     this.route(req, res, path)
       .then((c) => (completion = c))
