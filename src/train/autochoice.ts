@@ -44,7 +44,7 @@ const MIN_BATCHES_PER_EPOCH = 8;
  * (about 100 GFLOP/s on 2 threads with the wasm kernels, BENCHMARKS.md); the share of time left to training
  * steps once evaluations have had theirs.
  */
-const FLOPS_PER_THREAD: Record<BackendName, number> = { wasm: 50e9, js: 2e9 };
+const FLOPS_PER_THREAD: Record<BackendName, number> = { native: 50e9, wasm: 50e9, js: 2e9 };
 const TRAINING_SHARE = 0.9;
 
 export interface ChoiceInput {
