@@ -3,7 +3,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsKernels } from '../src/kernels/js.js';
 import { blasInfo, NativeKernels, nativeUnavailableReason } from '../src/kernels/native.js';
-import { createEngine } from '../src/train/engine.js';
 import { charnn, hasStackTrace, readJson, syntheticText, tempDir } from './helpers/cli.js';
 
 /**
@@ -44,15 +43,9 @@ describe.skipIf(missing !== undefined)(`the native backend${missing ? ` (skipped
     expect(Array.from(new Float32Array(buffer, 0, 40))).toEqual(new Array(40).fill(0));
   });
 
-  it('names the BLAS it runs on, and leaves the BLAS one thread per training thread when there are several', async () => {
+  it('names the BLAS it runs on, which runs one thread per calling thread (charnn\'s threads share the cores)', () => {
     expect(blasInfo()).toMatch(/OpenBLAS|Accelerate/);
-    const engine = createEngine({ config: { cell: 'lstm', vocabSize: 6, hiddenSize: 8, layers: 1, dropout: 0 }, batchSize: 4, seqLength: 3, backend: 'native', threads: 2 });
-    try {
-      expect(engine.model.k.name).toBe('native');
-      if (blasInfo().startsWith('OpenBLAS')) expect(blasInfo()).toMatch(/, 1 threads\)$/);
-    } finally {
-      await engine.close();
-    }
+    if (blasInfo().startsWith('OpenBLAS')) expect(blasInfo()).toMatch(/, 1 threads\)$/);
   });
 
   it('N+M iterations in one run equal N, stop, resume, M — byte for byte, on two threads', async () => {

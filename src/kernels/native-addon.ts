@@ -34,7 +34,12 @@ export function loadAddon(): Addon | Error {
   const file = override || fileURLToPath(ADDON_URL);
   if (!override && !fs.existsSync(file)) return (loaded = new Error(notBuiltReason()));
   try {
-    loaded = createRequire(import.meta.url)(file) as Addon;
+    const addon = createRequire(import.meta.url)(file) as Addon;
+    // One BLAS thread per calling thread: charnn's own worker threads share the cores out, and a product
+    // split over threads that then wait on each other lost at every size measured (BENCHMARKS.md,
+    // "Native backend"), one-row products (sampling, serving) most of all.
+    addon.setBlasThreads(1);
+    loaded = addon;
   } catch (error) {
     const first = (error as Error).message.split('\n')[0];
     loaded = new Error(override ? `CHARNN_NATIVE_ADDON=${override} does not load (${first})` : `the addon does not load (${first}): npm run build:native`);

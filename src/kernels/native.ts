@@ -51,15 +51,6 @@ export function nativeUnavailableReason(): string | undefined {
   return a instanceof Error ? a.message : undefined;
 }
 
-/**
- * How many threads the BLAS may use for one product, for the whole process (where the addon loads). With
- * charnn's own worker threads each running products at once, 1 (see BENCHMARKS.md, "Native backend").
- */
-export function setBlasThreads(threads: number): void {
-  const a = loadAddon();
-  if (!(a instanceof Error)) a.setBlasThreads(threads);
-}
-
 /** One line naming the BLAS the addon runs on (its build, kernels and threads). */
 export function blasInfo(): string {
   return addon().blasInfo();

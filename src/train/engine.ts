@@ -1,8 +1,6 @@
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { TrainingConfig } from '../checkpoint/format.js';
 import type { BackendName } from '../kernels/index.js';
-import { setBlasThreads } from '../kernels/native.js';
 import { createWasmMemory } from '../kernels/wasm.js';
 import { Model, type DropoutKey, type ModelConfig } from '../model/model.js';
 import { RuntimeFailure } from '../util/errors.js';
@@ -100,8 +98,6 @@ class Engine implements TrainingEngine {
     const control = createControl(), io = createIo(shape);
     ({ control: this.control, failureMessage: this.failureMessage } = controlViews(control));
     this.io = ioViews(io, shape);
-    // The BLAS's own threads would contend with ours for the cores: one each when we have several.
-    if (o.backend === 'native') setBlasThreads(count > 1 ? 1 : availableParallelism());
     if (count === 1) {
       this.model = new Model(o.config, { maxBatch: o.batchSize, maxSteps: o.seqLength, backend: o.backend });
       this.here = { ...shape, model: this.model, index: 0, control: this.control, io: this.io };
