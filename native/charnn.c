@@ -450,14 +450,20 @@ static napi_value setBlasThreads(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// blasInfo() → a line naming the BLAS (OpenBLAS's build configuration and the kernels it chose).
+// blasInfo() → the BLAS in a few words: "OpenBLAS 0.3.21, Zen kernels, 1 thread" (its version, the kernels it
+// chose for this processor, its threads), or "Accelerate".
 static napi_value blasInfo(napi_env env, napi_callback_info info) {
   (void)info;
-  char line[512];
+  char line[256];
 #ifdef __APPLE__
   snprintf(line, sizeof line, "Accelerate");
 #else
-  snprintf(line, sizeof line, "%s (%s kernels, %d threads)", openblas_get_config(), openblas_get_corename(), openblas_get_num_threads());
+  // The build configuration starts "OpenBLAS <version> ": keep those two words.
+  const char *config = openblas_get_config();
+  int len = 0, spaces = 0;
+  while (config[len] && !(config[len] == ' ' && ++spaces == 2)) len++;
+  const int threads = openblas_get_num_threads();
+  snprintf(line, sizeof line, "%.*s, %s kernels, %d thread%s", len, config, openblas_get_corename(), threads, threads == 1 ? "" : "s");
 #endif
   napi_value result;
   napi_create_string_utf8(env, line, NAPI_AUTO_LENGTH, &result);

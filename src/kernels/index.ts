@@ -1,6 +1,6 @@
 import { UsageError } from '../util/errors.js';
 import { JsKernels } from './js.js';
-import { nativeAvailable, NativeKernels, nativeUnavailableReason } from './native.js';
+import { blasInfo, nativeAvailable, NativeKernels, nativeUnavailableReason } from './native.js';
 import { wasmAvailable, wasmUnavailableReason, WasmKernels } from './wasm.js';
 import type { BackendName, Kernels } from './kernels.js';
 
@@ -32,11 +32,12 @@ export function defaultBackend(): BackendName {
 }
 
 /**
- * "<backend> kernels", and why the native backend is not running when it could not load: said once, where
- * a user looks (charnn bench, train's start line).
+ * "<backend> kernels", with the BLAS the native ones run on, or why the native backend is not running when
+ * it could not load: said once, where a user looks (charnn bench, train's start line).
  */
 export function describeBackend(backend: BackendName): string {
-  const reason = backend === 'native' ? undefined : nativeUnavailableReason();
+  if (backend === 'native') return `native kernels (${blasInfo()})`;
+  const reason = nativeUnavailableReason();
   return reason === undefined ? `${backend} kernels` : `${backend} kernels (native backend not built: ${reason}; see README)`;
 }
 

@@ -51,7 +51,7 @@ export function nativeUnavailableReason(): string | undefined {
   return a instanceof Error ? a.message : undefined;
 }
 
-/** One line naming the BLAS the addon runs on (its build, kernels and threads). */
+/** The BLAS the addon runs on, in a few words: "OpenBLAS 0.3.21, Zen kernels, 1 thread". */
 export function blasInfo(): string {
   return addon().blasInfo();
 }
