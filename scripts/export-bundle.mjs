@@ -2,7 +2,7 @@
 //   web.js     the ES module `charnn/web` (package.json exports)
 //   module.js  the body of the module `charnn export --format module` writes (after `const CHARNN_MODEL = …`)
 //   page.js    the script of the page `charnn export` writes (a classic script: it runs from file://)
-// The kernels' WebAssembly goes inline, and the two Node-only modules the shared code reaches are swapped
+// The kernels' WebAssembly goes inline, and the Node-only modules the shared code reaches are swapped
 // (see `browser` below); any other Node import fails the build, so the bundles hold none.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,8 @@ const swaps = {
   // src/kernels/wasm-file.ts reads build/kernels.wasm from disk: here the bytes are part of the bundle.
   '/wasm-file.js': `import bytes from ${JSON.stringify(path.join(root, 'build/kernels.wasm'))};
     export function wasmBytes() { return bytes; }`,
+  // src/kernels/native-addon.ts loads a Node addon: browsers have none, and run wasm or js.
+  '/native-addon.js': `export function loadAddon() { return new Error('a browser has no native kernels'); }`,
   // src/sample/sampler.ts's sample(path) helper reads a checkpoint file, and its Sampler builds a model
   // from a Checkpoint: in the browser, models come from a PackedModel (src/web/pack.ts) instead.
   '/checkpoint/store.js': `export function loadCheckpoint() { throw new Error('charnn/web cannot read checkpoint files: use charnn export'); }`,
@@ -24,7 +26,7 @@ const swaps = {
 const browser = {
   name: 'charnn-browser',
   setup(build) {
-    build.onResolve({ filter: /\/(wasm-file|checkpoint\/store|checkpoint\/weights)\.js$/ }, (args) => {
+    build.onResolve({ filter: /\/(wasm-file|native-addon|checkpoint\/store|checkpoint\/weights)\.js$/ }, (args) => {
       if (!args.importer.startsWith(path.join(root, 'src'))) return undefined;
       const swap = Object.keys(swaps).find((end) => args.path.endsWith(end));
       return { path: swap, namespace: 'charnn-browser' };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createKernels } from '../src/kernels/index.js';
+import { createKernels, type BackendName } from '../src/kernels/index.js';
+import { nativeUnavailableReason } from '../src/kernels/native.js';
 import { Arena, ParamTable } from '../src/model/layout.js';
 import { Linear } from '../src/model/linear.js';
 import { Model, type CellType, type ModelConfig } from '../src/model/model.js';
@@ -8,6 +9,8 @@ import { Rng } from '../src/util/rng.js';
 /**
  * Numerical gradient checks: every analytic gradient is compared with a central difference of the loss.
  * The heap is float32, so the step is large-ish and the tolerance relative to the gradient's scale.
+ * The model is checked on the reference kernels, then on the native ones (the system's BLAS and C),
+ * which are skipped, saying why, where the addon is not built.
  */
 const EPS = 1e-2;
 
@@ -22,8 +25,8 @@ function randomTokens(rng: Rng, n: number, vocab: number): Int32Array {
   return Int32Array.from({ length: n }, () => Math.floor(rng.uniform() * vocab));
 }
 
-function checkModel(config: ModelConfig, steps: number, batch: number): void {
-  const model = new Model(config, { maxBatch: batch, maxSteps: steps, backend: 'js' });
+function checkModel(config: ModelConfig, steps: number, batch: number, backend: BackendName = 'js'): void {
+  const model = new Model(config, { maxBatch: batch, maxSteps: steps, backend });
   const rng = new Rng(7);
   model.initialize(rng);
   // Biases get random values too, so that every bias gradient is exercised away from zero.
@@ -117,5 +120,19 @@ describe('numerical gradient checks', () => {
 
   it('the gradient check itself notices a wrong gradient', () => {
     expect(() => expectClose(1.0, 1.5, 1, 'deliberately wrong')).toThrow(/deliberately wrong/);
+  });
+});
+
+const nativeMissing = nativeUnavailableReason();
+
+describe.skipIf(nativeMissing !== undefined)(`numerical gradient checks on the native backend${nativeMissing ? ` (skipped, the addon is not built: ${nativeMissing})` : ''}`, () => {
+  for (const cell of ['lstm', 'gru', 'rnn'] as const) {
+    it(`a whole 2-layer ${cell} model over 4 steps`, () => {
+      checkModel({ cell, vocabSize: 5, hiddenSize: 5, layers: 2, dropout: 0 }, 4, 2, 'native');
+    });
+  }
+
+  it('a 2-layer lstm with dropout between layers (fixed mask)', () => {
+    checkModel({ cell: 'lstm', vocabSize: 6, hiddenSize: 5, layers: 2, dropout: 0.3 }, 4, 2, 'native');
   });
 });

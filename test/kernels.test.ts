@@ -2,15 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { createKernels, defaultBackend, type BackendName } from '../src/kernels/index.js';
 import { JsKernels } from '../src/kernels/js.js';
 import type { Kernels } from '../src/kernels/kernels.js';
+import { nativeAvailable, nativeUnavailableReason } from '../src/kernels/native.js';
 import { createWasmMemory, WasmKernels } from '../src/kernels/wasm.js';
 import { Model } from '../src/model/model.js';
 import { UsageError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
 
 /**
- * The reference GEMM against a naive triple loop, then every WebAssembly kernel against the reference:
- * both backends get the same heap contents and must agree to ~1e-5 relative. The wasm tests need the
- * module built (`npm test` builds it first); without it they fail and say so.
+ * The reference GEMM against a naive triple loop, then every WebAssembly kernel and every native one
+ * against the reference: both backends get the same heap contents and must agree to ~1e-5 relative. The
+ * wasm tests need the module built (`npm test` builds it first); without it they fail and say so. The
+ * native ones need the addon (built with the system's BLAS) and are skipped, saying why, without it.
  */
 const rng = new Rng(42);
 
@@ -25,21 +27,21 @@ function fillRandom(heap: Float32Array): void {
   for (let i = 0; i < heap.length; i++) heap[i] = 2 * rng.uniform() - 1;
 }
 
-/** A js and a wasm backend whose heaps hold the same random numbers in [-1, 1). */
-function pair(floats = 1 << 19): { js: Kernels; wasm: Kernels } {
-  const wasm = WasmKernels.create(floats);
-  fillRandom(wasm.heap);
-  return { js: new JsKernels(wasm.heap.slice()), wasm };
+/** A js and a fast backend whose heaps hold the same random numbers in [-1, 1). */
+function pair(backend: BackendName, floats = 1 << 19): { js: Kernels; fast: Kernels } {
+  const fast = createKernels(backend, floats);
+  fillRandom(fast.heap);
+  return { js: new JsKernels(fast.heap.slice()), fast };
 }
 
 /**
  * The worst difference relative to the largest magnitude in the region (a max-norm relative error), so
  * that entries near zero, where summation order shows, do not dominate.
  */
-function expectSameRegion(js: Kernels, wasm: Kernels, start: number, length: number, tolerance = 1e-5): void {
+function expectSameRegion(js: Kernels, fast: Kernels, start: number, length: number, tolerance = 1e-5): void {
   let scale = 0, worst = 0;
   for (let i = start; i < start + length; i++) scale = Math.max(scale, Math.abs(js.heap[i]));
-  for (let i = start; i < start + length; i++) worst = Math.max(worst, Math.abs(js.heap[i] - wasm.heap[i]));
+  for (let i = start; i < start + length; i++) worst = Math.max(worst, Math.abs(js.heap[i] - fast.heap[i]));
   expect(worst / (scale || 1)).toBeLessThanOrEqual(tolerance);
 }
 
@@ -100,223 +102,231 @@ describe('the wasm backend', () => {
     expect(Array.from(first.heap.subarray(1000, 1200))).toEqual(Array.from(reference.heap.subarray(1000, 1200)));
   });
 
-  for (const [transA, transB] of ORIENTATIONS) {
-    for (const accumulate of [false, true]) {
-      it(`gemm ${orientation(transA, transB)}${accumulate ? ' accumulating' : ''} agrees on odd sizes, padded rows and offsets`, () => {
-        const { js, wasm } = pair();
-        for (let trial = 0; trial < 24; trial++) {
-          const M = ODD[trial % ODD.length], N = ODD[(trial * 5 + 2) % ODD.length], K = ODD[(trial * 7 + 4) % ODD.length];
-          const pad = trial % 3; // leading dimensions longer than the rows
-          const lda = (transA ? M : K) + pad, ldb = (transB ? K : N) + pad, ldc = N + pad;
-          const a = 13 + trial, b = 20000 + 3 * trial, c = 60000 + trial;
-          for (const k of [js, wasm]) k.gemm(transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate);
-          // The whole region, padding included: the padding must stay as it was.
-          expectSameRegion(js, wasm, c, M * ldc);
-        }
-      });
-    }
-  }
-
-  it('gemm agrees on the shapes of a 2×256 LSTM step, larger than one cache block', () => {
-    const { js, wasm } = pair(1600000);
-    const shapes: [boolean, boolean, number, number, number][] = [
-      [false, false, 32, 1024, 256], [false, false, 512, 1024, 256], [true, false, 256, 1024, 512],
-      [false, true, 512, 256, 1024], [true, true, 65, 300, 200],
-    ];
-    for (const [transA, transB, M, N, K] of shapes) {
-      const lda = transA ? M : K, ldb = transB ? K : N;
-      // A, B and C in separate regions: [0, 530000), [530000, 1060000), [1060000, 1600000).
-      for (const k of [js, wasm]) k.gemm(transA, transB, M, N, K, 0, lda, 530000, ldb, 1060000, N, true);
-      expectSameRegion(js, wasm, 1060000, M * N);
-    }
-  });
-
-  for (const [transA, transB] of ORIENTATIONS) {
-    it(`gemm ${orientation(transA, transB)} with K = 0 clears C, or leaves it when accumulating`, () => {
-      const { js, wasm } = pair(4096);
-      for (const k of [js, wasm]) {
-        k.gemm(transA, transB, 5, 9, 0, 0, 5, 100, 9, 1000, 9, false);
-        k.gemm(transA, transB, 5, 9, 0, 0, 5, 100, 9, 2000, 9, true);
-      }
-      expect(Array.from(wasm.heap.subarray(1000, 1045))).toEqual(new Array(45).fill(0));
-      expect(Array.from(wasm.heap.subarray(2000, 2045))).toEqual(Array.from(js.heap.subarray(2000, 2045)));
-    });
-  }
-
-  it('fillRows copies the bias into every row', () => {
-    const { js, wasm } = pair();
-    for (const k of [js, wasm]) k.fillRows(9, 13, 5, 1000);
-    expectSameRegion(js, wasm, 1000, 9 * 13, 0);
-  });
-
-  it('gatherRows copies table rows, or adds them when accumulating', () => {
-    const { js, wasm } = pair();
-    const index = tokens(70, 11);
-    for (const k of [js, wasm]) {
-      k.gatherRows(70, 13, index, 0, 2000, 3000, true);
-      k.gatherRows(30, 7, index, 40, 2000, 5000, false);
-    }
-    expectSameRegion(js, wasm, 3000, 70 * 13);
-    expectSameRegion(js, wasm, 5000, 30 * 7, 0);
-  });
-
-  it('gatherRows handles more indices than one chunk of index slots', () => {
-    const { js, wasm } = pair();
-    const index = tokens(20000, 50);
-    for (const k of [js, wasm]) k.gatherRows(20000, 5, index, 0, 0, 400000, false);
-    expectSameRegion(js, wasm, 400000, 20000 * 5, 0);
-  });
-
-  it('scatterAddRows adds rows into the table, repeated indices included', () => {
-    const { js, wasm } = pair();
-    const index = tokens(70, 11);
-    for (const k of [js, wasm]) k.scatterAddRows(70, 13, index, 0, 6000, 8000);
-    expectSameRegion(js, wasm, 8000, 11 * 13);
-  });
-
-  it('addColumnSums adds the column sums', () => {
-    const { js, wasm } = pair();
-    for (const k of [js, wasm]) k.addColumnSums(33, 17, 9000, 12000);
-    expectSameRegion(js, wasm, 12000, 17);
-  });
-
-  const CELLS = [[1, 1], [3, 5], [7, 33], [32, 128]];
-
-  for (const [B, H] of CELLS) {
-    const gates = 0, cPrev = 100000, c = 110000, tanhC = 120000, h = 130000, dh = 140000, dc = 150000, dGates = 160000;
-    it(`lstmForward agrees, B=${B} H=${H}`, () => {
-      const { js, wasm } = pair();
-      for (const k of [js, wasm]) k.lstmForward(B, H, gates, cPrev, c, tanhC, h);
-      for (const [start, n] of [[gates, B * 4 * H], [c, B * H], [tanhC, B * H], [h, B * H]]) expectSameRegion(js, wasm, start, n);
-    });
-
-    it(`lstmBackward agrees, B=${B} H=${H}`, () => {
-      const { js, wasm } = pair();
-      for (const k of [js, wasm]) k.lstmForward(B, H, gates, cPrev, c, tanhC, h);
-      wasm.heap.set(js.heap.subarray(0, 150000)); // the same activations going in, so only the backward is compared
-      for (const k of [js, wasm]) k.lstmBackward(B, H, gates, cPrev, tanhC, dh, dc, dGates);
-      for (const [start, n] of [[dc, B * H], [dGates, B * 4 * H]]) expectSameRegion(js, wasm, start, n);
-    });
-  }
-
-  for (const [B, H] of CELLS) {
-    const gx = 0, gh = 100000, hPrev = 200000, h = 210000, dh = 220000, dhPrev = 230000, dgx = 240000, dgh = 300000;
-    it(`gruForward agrees, B=${B} H=${H}`, () => {
-      const { js, wasm } = pair();
-      for (const k of [js, wasm]) k.gruForward(B, H, gx, gh, hPrev, h);
-      for (const [start, n] of [[gx, B * 3 * H], [gh, B * 3 * H], [h, B * H]]) expectSameRegion(js, wasm, start, n);
-    });
-
-    it(`gruBackward agrees, B=${B} H=${H}`, () => {
-      const { js, wasm } = pair();
-      for (const k of [js, wasm]) k.gruForward(B, H, gx, gh, hPrev, h);
-      wasm.heap.set(js.heap.subarray(0, dh));
-      for (const k of [js, wasm]) k.gruBackward(B, H, gx, gh, hPrev, dh, dhPrev, dgx, dgh);
-      for (const [start, n] of [[dhPrev, B * H], [dgx, B * 3 * H], [dgh, B * 3 * H]]) expectSameRegion(js, wasm, start, n);
-    });
-  }
-
-  it('tanhForward agrees on odd lengths', () => {
-    const { js, wasm } = pair();
-    for (const k of [js, wasm]) k.tanhForward(1001, 3);
-    expectSameRegion(js, wasm, 3, 1001);
-  });
-
-  it('tanhBackward agrees on odd lengths', () => {
-    const { js, wasm } = pair();
-    for (const k of [js, wasm]) k.tanhBackward(1001, 0, 2000, 4001);
-    expectSameRegion(js, wasm, 4001, 1001);
-  });
-
-  it('multiply agrees on odd lengths', () => {
-    const { js, wasm } = pair();
-    for (const k of [js, wasm]) k.multiply(999, 6001, 8000);
-    expectSameRegion(js, wasm, 6001, 999, 0);
-  });
-
-  /** Values spread over magnitudes from 1e-8 to 100, both signs, for element-by-element accuracy checks. */
-  function wideRange(n: number): Float32Array {
-    return Float32Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1) * 10 ** (-8 + (10 * i) / n));
-  }
-
-  function expectEachClose(actual: Float32Array, expected: (i: number) => number, tolerance: number): void {
-    let worst = 0;
-    for (let i = 0; i < actual.length; i++) {
-      const e = Math.fround(expected(i));
-      worst = Math.max(worst, Math.abs(actual[i] - e) / Math.abs(e));
-    }
-    expect(worst).toBeLessThan(tolerance);
-  }
-
-  it('tanh is accurate to 1e-6 relative in every element, tiny and saturated values included', () => {
-    const x = wideRange(4003);
-    const k = WasmKernels.create(x.length);
-    k.heap.set(x);
-    k.tanhForward(x.length, 0);
-    expectEachClose(k.heap, (i) => Math.tanh(x[i]), 1e-6);
-  });
-
-  it('the sigmoid of the gates is accurate to 1e-6 relative in every element', () => {
-    // Logits beyond −87 give probabilities below the smallest normal float, where relative error is moot.
-    const x = wideRange(4000).map((v) => Math.max(v, -80));
-    const H = x.length / 4;
-    const k = WasmKernels.create(8 * H);
-    k.heap.set(x);
-    k.lstmForward(1, H, 0, 4 * H, 5 * H, 6 * H, 7 * H);
-    expectEachClose(k.heap.subarray(0, 3 * H), (i) => 1 / (1 + Math.exp(-x[i])), 1e-6);
-  });
-
-  it('tanh and sigmoid keep NaN and saturate at ±Infinity, as the reference does', () => {
-    const x = [NaN, Infinity, -Infinity, NaN];
-    const k = WasmKernels.create(8);
-    k.heap.set(x);
-    k.tanhForward(4, 0);
-    expect(Array.from(k.heap.subarray(0, 4))).toEqual([NaN, 1, -1, NaN]);
-    // lstmForward with H = 1: the gates i, f, o go through the sigmoid.
-    k.heap.set(x);
-    k.lstmForward(1, 1, 0, 4, 5, 6, 7);
-    expect(Array.from(k.heap.subarray(0, 3))).toEqual([NaN, 1, 0]);
-  });
-
-  it('softmaxCrossEntropy agrees on probabilities and loss', () => {
-    const { js, wasm } = pair();
-    const N = 37, V = 67;
-    for (let i = 0; i < N * V; i++) js.heap[i] = wasm.heap[i] = 8 * js.heap[i];
-    const targets = tokens(N + 5, V);
-    const [jsLoss, wasmLoss] = [js, wasm].map((k) => k.softmaxCrossEntropy(N, V, 0, targets, 5));
-    expect(Math.abs(jsLoss - wasmLoss) / jsLoss).toBeLessThan(1e-6);
-    expectSameRegion(js, wasm, 0, N * V);
-  });
-
-  it('softmaxCrossEntropy stays finite and agrees on logits of ±100', () => {
-    const { js, wasm } = pair();
-    const N = 9, V = 5;
-    for (let i = 0; i < N * V; i++) js.heap[i] = wasm.heap[i] = js.heap[i] > 0 ? 100 : -100;
-    const targets = tokens(N, V);
-    const [jsLoss, wasmLoss] = [js, wasm].map((k) => k.softmaxCrossEntropy(N, V, 0, targets, 0));
-    expect(Number.isFinite(wasmLoss)).toBe(true);
-    expect(Math.abs(jsLoss - wasmLoss) / jsLoss).toBeLessThan(1e-6);
-    expectSameRegion(js, wasm, 0, N * V);
-  });
-
-  it('softmaxCrossEntropyBackward agrees', () => {
-    const { js, wasm } = pair();
-    const N = 37, V = 67;
-    const targets = tokens(N + 5, V);
-    for (const k of [js, wasm]) k.softmaxCrossEntropyBackward(N, V, 0, targets, 5, 0.25);
-    expectSameRegion(js, wasm, 0, N * V);
-  });
 });
 
+const NATIVE_MISSING = nativeUnavailableReason();
+
+for (const backend of ['wasm', 'native'] as const) {
+  const missing = backend === 'native' ? NATIVE_MISSING : undefined;
+  describe.skipIf(missing !== undefined)(`the ${backend} backend against the reference${missing ? ` (skipped, the addon is not built: ${missing})` : ''}`, () => {
+    for (const [transA, transB] of ORIENTATIONS) {
+      for (const accumulate of [false, true]) {
+        it(`gemm ${orientation(transA, transB)}${accumulate ? ' accumulating' : ''} agrees on odd sizes, padded rows and offsets`, () => {
+          const { js, fast } = pair(backend);
+          for (let trial = 0; trial < 24; trial++) {
+            const M = ODD[trial % ODD.length], N = ODD[(trial * 5 + 2) % ODD.length], K = ODD[(trial * 7 + 4) % ODD.length];
+            const pad = trial % 3; // leading dimensions longer than the rows
+            const lda = (transA ? M : K) + pad, ldb = (transB ? K : N) + pad, ldc = N + pad;
+            const a = 13 + trial, b = 20000 + 3 * trial, c = 60000 + trial;
+            for (const k of [js, fast]) k.gemm(transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate);
+            // The whole region, padding included: the padding must stay as it was.
+            expectSameRegion(js, fast, c, M * ldc);
+          }
+        });
+      }
+    }
+
+    it('gemm agrees on the shapes of a 2×256 LSTM step, larger than one cache block', () => {
+      const { js, fast } = pair(backend, 1600000);
+      const shapes: [boolean, boolean, number, number, number][] = [
+        [false, false, 32, 1024, 256], [false, false, 512, 1024, 256], [true, false, 256, 1024, 512],
+        [false, true, 512, 256, 1024], [true, true, 65, 300, 200],
+      ];
+      for (const [transA, transB, M, N, K] of shapes) {
+        const lda = transA ? M : K, ldb = transB ? K : N;
+        // A, B and C in separate regions: [0, 530000), [530000, 1060000), [1060000, 1600000).
+        for (const k of [js, fast]) k.gemm(transA, transB, M, N, K, 0, lda, 530000, ldb, 1060000, N, true);
+        expectSameRegion(js, fast, 1060000, M * N);
+      }
+    });
+
+    for (const [transA, transB] of ORIENTATIONS) {
+      it(`gemm ${orientation(transA, transB)} with K = 0 clears C, or leaves it when accumulating`, () => {
+        const { js, fast } = pair(backend, 4096);
+        for (const k of [js, fast]) {
+          k.gemm(transA, transB, 5, 9, 0, 0, 5, 100, 9, 1000, 9, false);
+          k.gemm(transA, transB, 5, 9, 0, 0, 5, 100, 9, 2000, 9, true);
+        }
+        expect(Array.from(fast.heap.subarray(1000, 1045))).toEqual(new Array(45).fill(0));
+        expect(Array.from(fast.heap.subarray(2000, 2045))).toEqual(Array.from(js.heap.subarray(2000, 2045)));
+      });
+    }
+
+    it('fillRows copies the bias into every row', () => {
+      const { js, fast } = pair(backend);
+      for (const k of [js, fast]) k.fillRows(9, 13, 5, 1000);
+      expectSameRegion(js, fast, 1000, 9 * 13, 0);
+    });
+
+    it('gatherRows copies table rows, or adds them when accumulating', () => {
+      const { js, fast } = pair(backend);
+      const index = tokens(70, 11);
+      for (const k of [js, fast]) {
+        k.gatherRows(70, 13, index, 0, 2000, 3000, true);
+        k.gatherRows(30, 7, index, 40, 2000, 5000, false);
+      }
+      expectSameRegion(js, fast, 3000, 70 * 13);
+      expectSameRegion(js, fast, 5000, 30 * 7, 0);
+    });
+
+    it('gatherRows handles more indices than one chunk of index slots', () => {
+      const { js, fast } = pair(backend);
+      const index = tokens(20000, 50);
+      for (const k of [js, fast]) k.gatherRows(20000, 5, index, 0, 0, 400000, false);
+      expectSameRegion(js, fast, 400000, 20000 * 5, 0);
+    });
+
+    it('scatterAddRows adds rows into the table, repeated indices included', () => {
+      const { js, fast } = pair(backend);
+      const index = tokens(70, 11);
+      for (const k of [js, fast]) k.scatterAddRows(70, 13, index, 0, 6000, 8000);
+      expectSameRegion(js, fast, 8000, 11 * 13);
+    });
+
+    it('addColumnSums adds the column sums', () => {
+      const { js, fast } = pair(backend);
+      for (const k of [js, fast]) k.addColumnSums(33, 17, 9000, 12000);
+      expectSameRegion(js, fast, 12000, 17);
+    });
+
+    const CELLS = [[1, 1], [3, 5], [7, 33], [32, 128]];
+
+    for (const [B, H] of CELLS) {
+      const gates = 0, cPrev = 100000, c = 110000, tanhC = 120000, h = 130000, dh = 140000, dc = 150000, dGates = 160000;
+      it(`lstmForward agrees, B=${B} H=${H}`, () => {
+        const { js, fast } = pair(backend);
+        for (const k of [js, fast]) k.lstmForward(B, H, gates, cPrev, c, tanhC, h);
+        for (const [start, n] of [[gates, B * 4 * H], [c, B * H], [tanhC, B * H], [h, B * H]]) expectSameRegion(js, fast, start, n);
+      });
+
+      it(`lstmBackward agrees, B=${B} H=${H}`, () => {
+        const { js, fast } = pair(backend);
+        for (const k of [js, fast]) k.lstmForward(B, H, gates, cPrev, c, tanhC, h);
+        fast.heap.set(js.heap.subarray(0, 150000)); // the same activations going in, so only the backward is compared
+        for (const k of [js, fast]) k.lstmBackward(B, H, gates, cPrev, tanhC, dh, dc, dGates);
+        for (const [start, n] of [[dc, B * H], [dGates, B * 4 * H]]) expectSameRegion(js, fast, start, n);
+      });
+    }
+
+    for (const [B, H] of CELLS) {
+      const gx = 0, gh = 100000, hPrev = 200000, h = 210000, dh = 220000, dhPrev = 230000, dgx = 240000, dgh = 300000;
+      it(`gruForward agrees, B=${B} H=${H}`, () => {
+        const { js, fast } = pair(backend);
+        for (const k of [js, fast]) k.gruForward(B, H, gx, gh, hPrev, h);
+        for (const [start, n] of [[gx, B * 3 * H], [gh, B * 3 * H], [h, B * H]]) expectSameRegion(js, fast, start, n);
+      });
+
+      it(`gruBackward agrees, B=${B} H=${H}`, () => {
+        const { js, fast } = pair(backend);
+        for (const k of [js, fast]) k.gruForward(B, H, gx, gh, hPrev, h);
+        fast.heap.set(js.heap.subarray(0, dh));
+        for (const k of [js, fast]) k.gruBackward(B, H, gx, gh, hPrev, dh, dhPrev, dgx, dgh);
+        for (const [start, n] of [[dhPrev, B * H], [dgx, B * 3 * H], [dgh, B * 3 * H]]) expectSameRegion(js, fast, start, n);
+      });
+    }
+
+    it('tanhForward agrees on odd lengths', () => {
+      const { js, fast } = pair(backend);
+      for (const k of [js, fast]) k.tanhForward(1001, 3);
+      expectSameRegion(js, fast, 3, 1001);
+    });
+
+    it('tanhBackward agrees on odd lengths', () => {
+      const { js, fast } = pair(backend);
+      for (const k of [js, fast]) k.tanhBackward(1001, 0, 2000, 4001);
+      expectSameRegion(js, fast, 4001, 1001);
+    });
+
+    it('multiply agrees on odd lengths', () => {
+      const { js, fast } = pair(backend);
+      for (const k of [js, fast]) k.multiply(999, 6001, 8000);
+      expectSameRegion(js, fast, 6001, 999, 0);
+    });
+
+    /** Values spread over magnitudes from 1e-8 to 100, both signs, for element-by-element accuracy checks. */
+    function wideRange(n: number): Float32Array {
+      return Float32Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1) * 10 ** (-8 + (10 * i) / n));
+    }
+
+    function expectEachClose(actual: Float32Array, expected: (i: number) => number, tolerance: number): void {
+      let worst = 0;
+      for (let i = 0; i < actual.length; i++) {
+        const e = Math.fround(expected(i));
+        worst = Math.max(worst, Math.abs(actual[i] - e) / Math.abs(e));
+      }
+      expect(worst).toBeLessThan(tolerance);
+    }
+
+    it('tanh is accurate to 1e-6 relative in every element, tiny and saturated values included', () => {
+      const x = wideRange(4003);
+      const k = createKernels(backend, x.length);
+      k.heap.set(x);
+      k.tanhForward(x.length, 0);
+      expectEachClose(k.heap, (i) => Math.tanh(x[i]), 1e-6);
+    });
+
+    it('the sigmoid of the gates is accurate to 1e-6 relative in every element', () => {
+      // Logits beyond −87 give probabilities below the smallest normal float, where relative error is moot.
+      const x = wideRange(4000).map((v) => Math.max(v, -80));
+      const H = x.length / 4;
+      const k = createKernels(backend, 8 * H);
+      k.heap.set(x);
+      k.lstmForward(1, H, 0, 4 * H, 5 * H, 6 * H, 7 * H);
+      expectEachClose(k.heap.subarray(0, 3 * H), (i) => 1 / (1 + Math.exp(-x[i])), 1e-6);
+    });
+
+    it('tanh and sigmoid keep NaN and saturate at ±Infinity, as the reference does', () => {
+      const x = [NaN, Infinity, -Infinity, NaN];
+      const k = createKernels(backend, 8);
+      k.heap.set(x);
+      k.tanhForward(4, 0);
+      expect(Array.from(k.heap.subarray(0, 4))).toEqual([NaN, 1, -1, NaN]);
+      // lstmForward with H = 1: the gates i, f, o go through the sigmoid.
+      k.heap.set(x);
+      k.lstmForward(1, 1, 0, 4, 5, 6, 7);
+      expect(Array.from(k.heap.subarray(0, 3))).toEqual([NaN, 1, 0]);
+    });
+
+    it('softmaxCrossEntropy agrees on probabilities and loss', () => {
+      const { js, fast } = pair(backend);
+      const N = 37, V = 67;
+      for (let i = 0; i < N * V; i++) js.heap[i] = fast.heap[i] = 8 * js.heap[i];
+      const targets = tokens(N + 5, V);
+      const [jsLoss, fastLoss] = [js, fast].map((k) => k.softmaxCrossEntropy(N, V, 0, targets, 5));
+      expect(Math.abs(jsLoss - fastLoss) / jsLoss).toBeLessThan(1e-6);
+      expectSameRegion(js, fast, 0, N * V);
+    });
+
+    it('softmaxCrossEntropy stays finite and agrees on logits of ±100', () => {
+      const { js, fast } = pair(backend);
+      const N = 9, V = 5;
+      for (let i = 0; i < N * V; i++) js.heap[i] = fast.heap[i] = js.heap[i] > 0 ? 100 : -100;
+      const targets = tokens(N, V);
+      const [jsLoss, fastLoss] = [js, fast].map((k) => k.softmaxCrossEntropy(N, V, 0, targets, 0));
+      expect(Number.isFinite(fastLoss)).toBe(true);
+      expect(Math.abs(jsLoss - fastLoss) / jsLoss).toBeLessThan(1e-6);
+      expectSameRegion(js, fast, 0, N * V);
+    });
+
+    it('softmaxCrossEntropyBackward agrees', () => {
+      const { js, fast } = pair(backend);
+      const N = 37, V = 67;
+      const targets = tokens(N + 5, V);
+      for (const k of [js, fast]) k.softmaxCrossEntropyBackward(N, V, 0, targets, 5, 0.25);
+      expectSameRegion(js, fast, 0, N * V);
+    });
+  });
+}
+
 describe('choosing a backend', () => {
-  it('a model built without naming a backend gets the default one (wasm where it is built)', () => {
+  it('a model built without naming a backend gets the default one (native where its addon is built, else wasm)', () => {
     const model = new Model({ cell: 'lstm', vocabSize: 5, hiddenSize: 4, layers: 1, dropout: 0 }, { maxBatch: 1, maxSteps: 2 });
     expect(model.k.name).toBe(defaultBackend());
-    expect(defaultBackend()).toBe('wasm');
+    expect(defaultBackend()).toBe(nativeAvailable() ? 'native' : 'wasm');
   });
 
   it('an unknown backend name is a usage error naming the choices', () => {
     expect(() => createKernels('gpu' as BackendName, 10)).toThrow(UsageError);
-    expect(() => createKernels('gpu' as BackendName, 10)).toThrow(/unknown backend "gpu": use 'js' or 'wasm'/);
+    expect(() => createKernels('gpu' as BackendName, 10)).toThrow(/unknown backend "gpu": use 'js', 'wasm' or 'native'/);
   });
 });

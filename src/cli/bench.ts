@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
+import { describeBackend, type BackendName } from '../kernels/index.js';
 import { CELL_TYPES, type CellType } from '../model/model.js';
 import { benchmark, type BenchResult } from '../train/bench.js';
-import { choice, positiveInt } from './options.js';
+import { backendOption, choice, positiveInt } from './options.js';
 import { canRedraw, compact, stderrStyle as style } from './ui.js';
 
 /** The configurations of the performance goal: layers, hidden, batch, seq (as ../shared/bench/compare.sh). */
@@ -22,7 +22,7 @@ export function registerBench(program: Command): void {
     .addOption(new Option('--seq <n>', 'sequence length').argParser(positiveInt))
     .addOption(new Option('--steps <n>', 'timed training steps (after 3 warm-up steps); default by size').argParser(positiveInt))
     .addOption(new Option('--corpus <file>', 'text to train on (default: corpora/lighthouse.txt)'))
-    .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
+    .addOption(backendOption())
     .addOption(new Option('--threads <n>', 'threads sharing each batch').argParser(positiveInt).default(availableParallelism()))
     .addOption(new Option('--json', 'one JSON line per configuration (the keys of the PyTorch reference script BENCHMARKS.md compares with)'))
     .addHelpText('after', `
@@ -35,6 +35,8 @@ Examples:
     }) => {
       const one = [opts.layers, opts.hidden, opts.batch, opts.seq].some((v) => v !== undefined);
       const configs = one ? [[opts.layers ?? 2, opts.hidden ?? 128, opts.batch ?? 32, opts.seq ?? 64]] : STANDARD;
+      // Which kernels run, and why not the native ones when they could not load: once, before the rows.
+      process.stderr.write(style.dim(`${describeBackend(opts.backend)}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}`) + '\n');
       if (!opts.json) process.stdout.write(header() + '\n');
       // On a terminal, each row overwrites its "measuring" line; elsewhere that is a line of its own.
       const end = canRedraw(process.stderr) ? '\r' : '\n';

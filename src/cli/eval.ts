@@ -2,9 +2,9 @@ import { Command, Option } from 'commander';
 import { loadCheckpoint } from '../checkpoint/store.js';
 import { describeSkipped } from '../data/corpus.js';
 import { describeChars } from '../data/vocab.js';
-import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
+import type { BackendName } from '../kernels/index.js';
 import { evaluateCorpus } from '../train/evaluate.js';
-import { choice, repeatable } from './options.js';
+import { backendOption, repeatable } from './options.js';
 import { bytes, statusLine, stderrStyle as style } from './ui.js';
 
 export function registerEval(program: Command): void {
@@ -15,7 +15,7 @@ export function registerEval(program: Command): void {
     .argument('<text...>', 'UTF-8 text files, folders (every text file below) or - for standard input')
     .addOption(new Option('--include <glob>', "only files under the folders that match, e.g. '*.md'; repeatable").argParser(repeatable))
     .addOption(new Option('--json', 'print one JSON object for programs'))
-    .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
+    .addOption(backendOption())
     .addHelpText('after', `
 Examples:
   $ charnn eval checkpoints/lighthouse/best.json held-out.txt

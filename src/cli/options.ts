@@ -1,6 +1,7 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { readInt, readNumber, values, type OptionSpec, type TextReader } from '../checkpoint/options.js';
+import { BACKENDS, defaultBackend } from '../kernels/index.js';
 
 /**
  * Option value parsers for commander: each turns text into a typed value or explains what is expected.
@@ -39,6 +40,11 @@ export function choice<T extends string>(allowed: readonly T[]): (value: string)
     if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of: ${allowed.join(', ')}.`);
     return value as T;
   };
+}
+
+/** --backend, on every command that computes: the numeric kernels, by default the fastest that load here. */
+export function backendOption(): Option {
+  return new Option('--backend <name>', 'numeric kernels: native (the system\'s BLAS), wasm or js').argParser(choice(BACKENDS)).default(defaultBackend());
 }
 
 const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\' };

@@ -1,13 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadCheckpoint } from '../checkpoint/store.js';
 import { defaultCheckpoint } from './checkpoints.js';
-import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
+import type { BackendName } from '../kernels/index.js';
 import { Sampler } from '../sample/sampler.js';
 import type { SeriesChunk } from '../sample/series.js';
 import { loadIndex, type CopyIndex } from '../data/copy-index.js';
 import { indexFileOf } from '../train/corpus-index.js';
 import { RuntimeFailure, UsageError } from '../util/errors.js';
-import { choice, nonNegativeInt, positiveInt, positiveNumber, repeatable, seed, unescape } from './options.js';
+import { backendOption, choice, nonNegativeInt, positiveInt, positiveNumber, repeatable, seed, unescape } from './options.js';
 import { stderrStyle as style } from './ui.js';
 
 /** Samples of --count stepped together at most (more wait for a row to finish). */
@@ -34,7 +34,7 @@ export function registerSample(program: Command): void {
     .addOption(new Option('--copies', "report each sample's longest span found verbatim in the training text (where from: file and line) and its share of new 10-character windows, on stderr (with --json, in each line)"))
     .addOption(new Option('--max-copy <n>', 'never emit a span longer than n characters that occurs in the training text (a candidate that would is never drawn)').argParser(positiveInt))
     .addOption(new Option('--json', 'print each sample as one line of JSON, {"text": …}, for programs'))
-    .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
+    .addOption(backendOption())
     .addHelpText('after', `
 Examples:
   $ charnn sample --temp 0.8

@@ -2,10 +2,10 @@ import path from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { Command, Option } from 'commander';
 import { findAll, BEST, loadCheckpoint } from '../checkpoint/store.js';
-import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
+import type { BackendName } from '../kernels/index.js';
 import { CompletionServer, type ServedModel } from '../serve/server.js';
 import { UsageError } from '../util/errors.js';
-import { choice, nonNegativeInt, positiveInt } from './options.js';
+import { backendOption, nonNegativeInt, positiveInt } from './options.js';
 import { stderrStyle as style } from './ui.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -22,7 +22,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--max-n <n>', 'the most choices (prompts × n) one request may ask for').argParser(positiveInt).default(64))
     .addOption(new Option('--max-batch <rows>', 'rows stepped together per model; more wait for a place').argParser(positiveInt).default(256))
     .addOption(new Option('--quiet', 'no line per request on stderr'))
-    .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
+    .addOption(backendOption())
     .addHelpText('after', `
 Examples:
   $ charnn serve                                  # every best.json under ./checkpoints, on 127.0.0.1:8000

@@ -1,11 +1,11 @@
 import { Command, Option } from 'commander';
 import { availableParallelism, constants as osConstants } from 'node:os';
 import { ALL_OPTIONS, DEFAULT_CONFIG, DEFAULT_MODEL, MODEL_OPTIONS, type TrainingConfig } from '../checkpoint/options.js';
-import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
+import type { BackendName } from '../kernels/index.js';
 import type { ModelConfig } from '../model/model.js';
 import { train } from '../train/trainer.js';
 import { DEFAULT_DOC_SEP } from '../data/corpus.js';
-import { choice, documentSeparator, keepingNull, optionParser, optionValue, positiveInt, repeatable } from './options.js';
+import { backendOption, documentSeparator, keepingNull, optionParser, optionValue, positiveInt, repeatable } from './options.js';
 import { jsonDisplay, progressDisplay } from './progress.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -33,7 +33,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--resume [checkpoint]', 'continue the run in the checkpoint folder, or from this checkpoint'))
     .addOption(new Option('--init-from <checkpoint>', 'start a new run from these weights (fine-tuning)'))
     .addOption(new Option('--force', 'start a new run even if the checkpoint folder holds one (it is overwritten)'))
-    .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
+    .addOption(backendOption())
     .addOption(new Option('--threads <n>', 'threads sharing each batch (data parallel)').argParser(positiveInt).default(availableParallelism()))
     .addOption(new Option('--no-index', 'do not index the corpus when training ends (sample --copies and --max-copy need the index; charnn index builds it later)'))
     .addOption(new Option('--json', 'print one JSON event per line on stdout instead of progress'))

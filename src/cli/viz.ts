@@ -10,13 +10,13 @@ import { findInputs, type InputList } from '../data/inputs.js';
 import { describeChars, Vocab } from '../data/vocab.js';
 import { traceActivations } from '../inspect/activations.js';
 import { detectCells, saturatedCells, shownStates, textFeatures, type CellRef } from '../inspect/detectors.js';
-import { BACKENDS, defaultBackend, type BackendName } from '../kernels/index.js';
+import type { BackendName } from '../kernels/index.js';
 import { Sampler } from '../sample/sampler.js';
 import { indexFileOf } from '../train/corpus-index.js';
 import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { defaultCheckpoint } from './checkpoints.js';
 import { temperatureAlias } from './sample.js';
-import { choice, nonNegativeInt, positiveInt, positiveNumber } from './options.js';
+import { backendOption, nonNegativeInt, positiveInt, positiveNumber } from './options.js';
 import { compact, stderrStyle as style } from './ui.js';
 import { COPY_MIN_LENGTH } from './viz-colours.js';
 import { renderPage } from './viz-page.js';
@@ -52,7 +52,7 @@ export function registerViz(program: Command): void {
     .addOption(new Option('--out <file>', `the HTML page to write (default: ${PAGE} in the checkpoint's folder)`))
     .addOption(new Option('--terminal', 'print the text coloured in the terminal instead (a plain table without colour)'))
     .addOption(new Option('--cell <layer:cell>', 'colour by this cell (layers from 1, cells from 0), e.g. 2:117; the page opens on it').argParser(cellRef))
-    .addOption(new Option('--backend <name>', 'numeric kernels').argParser(choice(BACKENDS)).default(defaultBackend()))
+    .addOption(backendOption())
     .addHelpText('after', `
 Examples:
   $ charnn viz input.txt                          # writes checkpoints/input/${PAGE}

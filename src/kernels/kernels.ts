@@ -1,8 +1,9 @@
 /**
- * The numeric kernels, one interface with two backends: `js` (plain TypeScript, the reference) and
- * `wasm` (WebAssembly SIMD). Every kernel works on ONE Float32Array, the heap, that holds parameters,
- * gradients, optimizer state and the activation arena; arguments are offsets into it, counted in floats.
- * So the WebAssembly backend reads the same memory without copies, and worker threads can share it.
+ * The numeric kernels, one interface with three backends: `js` (plain TypeScript, the reference), `wasm`
+ * (WebAssembly SIMD) and `native` (a Node addon: the system's BLAS and C). Every kernel works on ONE
+ * Float32Array, the heap, that holds parameters, gradients, optimizer state and the activation arena;
+ * arguments are offsets into it, counted in floats. So the WebAssembly and native backends read the same
+ * memory without copies, and worker threads can share it.
  *
  * All matrices are row-major. `ld*` is the distance between rows (the row length when not a sub-block).
  *
@@ -10,7 +11,7 @@
  * (input, forget, output gates through a sigmoid, candidate g through tanh), as in torch-rnn.
  * GRU gate order: a row of width 3H is [r | z | n] (reset, update, new), with PyTorch's equations.
  */
-export type BackendName = 'js' | 'wasm';
+export type BackendName = 'js' | 'wasm' | 'native';
 
 export interface Kernels {
   readonly name: BackendName;

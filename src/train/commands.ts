@@ -1,4 +1,5 @@
 import { JsKernels } from '../kernels/js.js';
+import { NativeKernels } from '../kernels/native.js';
 import { WasmKernels } from '../kernels/wasm.js';
 import { Model, type DropoutKey } from '../model/model.js';
 import { OPTIMIZERS, optimizerStep, sumOfSquares, type OptimizerName } from './optimizer.js';
@@ -22,7 +23,8 @@ export interface Thread extends IoShape {
 /** The thread a worker's setup describes (or the main thread's, with index 0), over the shared heap. */
 export function threadOf(setup: WorkerSetup): Thread {
   const { index, count, batchSize, maxBatch, seqLength, heap } = setup;
-  const kernels = 'plan' in heap ? new WasmKernels(heap.plan, setup.floats, index) : new JsKernels(new Float32Array(heap.buffer));
+  const kernels = 'plan' in heap ? new WasmKernels(heap.plan, setup.floats, index)
+    : setup.backend === 'native' ? new NativeKernels(new Float32Array(heap.buffer)) : new JsKernels(new Float32Array(heap.buffer));
   const model = new Model(setup.config, {
     maxBatch, maxSteps: seqLength, backend: setup.backend,
     worker: { index, count, rowOffset: sliceOf(index, count, batchSize).start, kernels },

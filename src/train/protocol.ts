@@ -55,7 +55,7 @@ export function answer(control: Int32Array): void {
 export interface WorkerSetup extends IoShape {
   config: ModelConfig;
   backend: BackendName;
-  /** The shared heap: a wasm memory plan, or a SharedArrayBuffer for the js backend. */
+  /** The shared heap: a wasm memory plan, or a SharedArrayBuffer for the js and native backends. */
   heap: { plan: WasmMemoryPlan } | { buffer: SharedArrayBuffer };
   floats: number;
   index: number;

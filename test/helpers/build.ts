@@ -14,6 +14,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** What each built part is made from: its package.json script, its sources, and one file it writes. */
 export const PARTS = [
   { script: 'build:wasm', sources: ['assembly', 'package.json'], output: 'build/kernels.wasm' },
+  // The native addon: its build never fails, and writes this status line whether it built or not (why not).
+  { script: 'build:native', sources: ['native', 'scripts/build-native.mjs'], output: 'build/native-build.txt' },
   // The browser bundles (scripts/export-bundle.mjs, before tsc) hold the page's assets and the WebAssembly inline.
   { script: 'build:ts', sources: ['src', 'assets', 'scripts/export-bundle.mjs', 'build/kernels.wasm', 'tsconfig.json', 'package.json'], output: 'dist/index.js' },
 ] as const;
@@ -26,9 +28,12 @@ function newest(file: string): number {
   return Math.max(0, ...fs.readdirSync(file).map((name) => newest(path.join(file, name))));
 }
 
+/** Whether a part's output is missing or older than one of its sources; a part with no sources is not built. */
 function isStale({ sources, output }: (typeof PARTS)[number], root: string): boolean {
+  const times = sources.map((source) => newest(path.join(root, source)));
+  if (times.every((time) => time === 0)) return false;
   const built = fs.existsSync(path.join(root, output)) ? fs.statSync(path.join(root, output)).mtimeMs : -1;
-  return sources.some((source) => newest(path.join(root, source)) > built);
+  return times.some((time) => time > built);
 }
 
 /** The scripts whose output is missing or older than one of its sources, in build order. */
