@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,7 +28,7 @@
 // Arguments. Every kernel takes (heap, ...numbers/booleans/Int32Arrays); a wrong type is a bug in
 // native.ts, reported as a thrown error rather than a crash.
 
-#define MAX_ARGS 13
+#define MAX_ARGS 14
 
 typedef struct {
   napi_env env;
@@ -150,24 +151,141 @@ static inline float tanh_f(float x) {
 #define INDEPENDENT
 #endif
 
+// ---------------------------------------------------------------------------------------------------
+// Row-exact products. C (+)= A·B without transposes, each element summed over k in order with the same
+// operations (c + a·b, fused where the machine can) whatever M is and wherever the element falls in
+// a tile, so a row's result does not depend on the other rows: a sample stepped among others gives the
+// text it gives alone (SampleBatch). BLAS does not promise that (OpenBLAS sums a one-row product
+// differently from the same row among others), so one-step products come here. Tiles of 6 rows × 16
+// columns keep C in registers while B's rows stream by; a last partial column block is computed in a
+// zero-padded copy by the same code.
+
+typedef float v8f __attribute__((vector_size(32)));
+#define TILE_COLS 16
+#define TILE_ROWS 6
+
+// Here a·b + c may fuse (one rounding) where the machine has FMA: the same expression everywhere below, so
+// every element is computed alike, fused or not.
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast")
+
+static inline v8f load8(const float *p) {
+  v8f v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline void store8(float *p, v8f v) { memcpy(p, &v, sizeof v); }
+
+// One tile: `rows` (1..TILE_ROWS, a constant where it is inlined) rows of A against 16 columns of B (ldb apart).
+static inline __attribute__((always_inline)) void tile(int rows, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, bool accumulate) {
+  v8f lo[TILE_ROWS], hi[TILE_ROWS];
+  for (int r = 0; r < rows; r++) {
+    lo[r] = accumulate ? load8(C + (size_t)r * ldc) : (v8f){0};
+    hi[r] = accumulate ? load8(C + (size_t)r * ldc + 8) : (v8f){0};
+  }
+  for (int k = 0; k < K; k++) {
+    const v8f b0 = load8(B + (size_t)k * ldb), b1 = load8(B + (size_t)k * ldb + 8);
+    for (int r = 0; r < rows; r++) {
+      const float x = A[(size_t)r * lda + k];
+      const v8f a = {x, x, x, x, x, x, x, x};
+      lo[r] = lo[r] + a * b0;
+      hi[r] = hi[r] + a * b1;
+    }
+  }
+  for (int r = 0; r < rows; r++) {
+    store8(C + (size_t)r * ldc, lo[r]);
+    store8(C + (size_t)r * ldc + 8, hi[r]);
+  }
+}
+
+// Columns [0, 16) of rows [0, M) of C: tiles of TILE_ROWS rows, then one tile of the rows left.
+static void column_block(int M, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, bool accumulate) {
+  int i = 0;
+  for (; i + TILE_ROWS <= M; i += TILE_ROWS) tile(TILE_ROWS, K, A + (size_t)i * lda, lda, B, ldb, C + (size_t)i * ldc, ldc, accumulate);
+  A += (size_t)i * lda;
+  C += (size_t)i * ldc;
+  switch (M - i) {  // each a tile of constant height, so that its accumulators stay in registers
+    case 1: tile(1, K, A, lda, B, ldb, C, ldc, accumulate); break;
+    case 2: tile(2, K, A, lda, B, ldb, C, ldc, accumulate); break;
+    case 3: tile(3, K, A, lda, B, ldb, C, ldc, accumulate); break;
+    case 4: tile(4, K, A, lda, B, ldb, C, ldc, accumulate); break;
+    case 5: tile(5, K, A, lda, B, ldb, C, ldc, accumulate); break;
+    default: break;
+  }
+}
+
+// One row: C[0, :] (+)= Σ_k A[0, k]·B[k, :], a pass over B's rows in order, every element with the very
+// operations of a tile (sampling one stream reads B once, front to back, as a matrix-vector product does).
+static void row_product(int N, int K, const float *A, const float *B, int ldb, float *C, bool accumulate) {
+  if (!accumulate) memset(C, 0, sizeof(float) * N);
+  int k = 0;
+  for (; k + 4 <= K; k += 4) {  // four of B's rows per pass over C: the same sums in the same order
+    const float x0 = A[k], x1 = A[k + 1], x2 = A[k + 2], x3 = A[k + 3];
+    const float *b0 = B + (size_t)k * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+    for (int j = 0; j < N; j++) {
+      float c = C[j];
+      c = c + x0 * b0[j];
+      c = c + x1 * b1[j];
+      c = c + x2 * b2[j];
+      c = c + x3 * b3[j];
+      C[j] = c;
+    }
+  }
+  for (; k < K; k++) {
+    const float x = A[k];
+    const float *b = B + (size_t)k * ldb;
+    for (int j = 0; j < N; j++) C[j] = C[j] + x * b[j];
+  }
+}
+
+// Returns false when the padded copy cannot be allocated (the caller then uses the BLAS).
+static bool gemm_rows(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, bool accumulate) {
+  if (M == 1) {
+    row_product(N, K, A, B, ldb, C, accumulate);
+    return true;
+  }
+  const int full = N - N % TILE_COLS;
+  for (int j = 0; j < full; j += TILE_COLS) column_block(M, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
+  const int rest = N - full;
+  if (rest == 0) return true;
+  float *b = calloc((size_t)K * TILE_COLS, sizeof(float)), *c = calloc((size_t)M * TILE_COLS, sizeof(float));
+  if (b == NULL || c == NULL) {
+    free(b);
+    free(c);
+    return false;
+  }
+  for (int k = 0; k < K; k++) memcpy(b + (size_t)k * TILE_COLS, B + (size_t)k * ldb + full, sizeof(float) * rest);
+  if (accumulate) for (int i = 0; i < M; i++) memcpy(c + (size_t)i * TILE_COLS, C + (size_t)i * ldc + full, sizeof(float) * rest);
+  column_block(M, K, A, lda, b, TILE_COLS, c, TILE_COLS, accumulate);
+  for (int i = 0; i < M; i++) memcpy(C + (size_t)i * ldc + full, c + (size_t)i * TILE_COLS, sizeof(float) * rest);
+  free(b);
+  free(c);
+  return true;
+}
+
+#pragma GCC pop_options
+
 #define KERNEL(name) static napi_value name(napi_env env, napi_callback_info info)
 #define ARGS(count) \
   Args a; \
   if (!args(env, info, count, &a)) return NULL
 
-// gemm(heap, transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate): C (+)= op(A)·op(B), row-major.
+// gemm(heap, transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate, exactRows): C (+)= op(A)·op(B),
+// row-major; with exactRows, a product without transposes is computed row-exact (gemm_rows), else by the BLAS.
 KERNEL(gemm) {
-  ARGS(13);
+  ARGS(14);
   const bool transA = flag(&a, 1), transB = flag(&a, 2);
   const int M = (int)num(&a, 3), N = (int)num(&a, 4), K = (int)num(&a, 5);
   const float *A = at(&a, 6), *B = at(&a, 8);
   float *C = at(&a, 10);
   const int lda = (int)num(&a, 7), ldb = (int)num(&a, 9), ldc = (int)num(&a, 11);
-  const bool accumulate = flag(&a, 12);
+  const bool accumulate = flag(&a, 12), exactRows = flag(&a, 13);
   if (a.failed || M <= 0 || N <= 0) return NULL;
   if (!accumulate && (K <= 0 || M == 1)) for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, sizeof(float) * N);
   // An empty product: BLAS may reject the leading dimensions of an empty A or B.
   if (K <= 0) return NULL;
+  if (exactRows && !transA && !transB && gemm_rows(M, N, K, A, lda, B, ldb, C, ldc, accumulate)) return NULL;
   if (M == 1 && !transB) {
     // One row (sampling): a matrix-vector product, x·B = Bᵀ·x, onto the cleared or kept row.
     cblas_sgemv(CblasRowMajor, CblasTrans, K, N, 1.0f, B, ldb, A, transA ? lda : 1, 1.0f, C, 1);

@@ -318,6 +318,48 @@ for (const backend of ['wasm', 'native'] as const) {
   });
 }
 
+/**
+ * Sampling steps many rows through one product, and a row must give the text it gives alone: with
+ * exactRows, a product without transposes computes each row of C alike whatever M is (the wasm and js
+ * kernels always do; native then leaves the BLAS, which sums one row differently from many).
+ */
+for (const backend of ['js', 'wasm', 'native'] as const) {
+  const missing = backend === 'native' ? NATIVE_MISSING : undefined;
+  describe.skipIf(missing !== undefined)(`exact rows on ${backend}${missing ? ` (skipped, the addon is not built: ${missing})` : ''}`, () => {
+    it('each row of a product is the same to the bit alone and among 2 to 40 rows, accumulating or not, odd widths included', () => {
+      const K = 137, N = 1043, rows = 40;
+      const k = createKernels(backend, K * N + rows * K + 2 * rows * N, { exactRows: true });
+      fillRandom(k.heap);
+      const b = 0, a = K * N, c = a + rows * K, start = c + rows * N;
+      k.heap.copyWithin(start, c, c + rows * N); // C's initial values, kept to start every product from
+      for (const accumulate of [false, true]) {
+        const alone = Array.from({ length: rows }, (_, i) => {
+          k.heap.copyWithin(c, start + i * N, start + (i + 1) * N);
+          k.gemm(false, false, 1, N, K, a + i * K, K, b, N, c, N, accumulate);
+          return k.heap.slice(c, c + N);
+        });
+        for (const M of [2, 3, 5, 6, 7, 8, 13, 32, 40]) {
+          k.heap.copyWithin(c, start, start + rows * N);
+          k.gemm(false, false, M, N, K, a, K, b, N, c, N, accumulate);
+          for (let i = 0; i < M; i++) expect(k.heap.subarray(c + i * N, c + (i + 1) * N), `row ${i} of ${M}`).toEqual(alone[i]);
+        }
+      }
+    });
+
+    it('and still agrees with the reference on odd sizes and offsets', () => {
+      const fast = createKernels(backend, 1 << 19, { exactRows: true });
+      fillRandom(fast.heap);
+      const js = new JsKernels(fast.heap.slice());
+      for (let trial = 0; trial < 24; trial++) {
+        const M = ODD[trial % ODD.length], N = ODD[(trial * 5 + 2) % ODD.length], K = ODD[(trial * 7 + 4) % ODD.length];
+        const pad = trial % 3, c = 60000 + trial;
+        for (const kk of [js, fast]) kk.gemm(false, false, M, N, K, 13 + trial, K + pad, 20000 + 3 * trial, N + pad, c, N + pad, trial % 2 === 0);
+        expectSameRegion(js, fast, c, M * (N + pad));
+      }
+    });
+  });
+}
+
 describe('choosing a backend', () => {
   it('a model built without naming a backend gets the default one (native where its addon is built, else wasm)', () => {
     const model = new Model({ cell: 'lstm', vocabSize: 5, hiddenSize: 4, layers: 1, dropout: 0 }, { maxBatch: 1, maxSteps: 2 });

@@ -8,8 +8,13 @@ export type { BackendName, Kernels } from './kernels.js';
 
 export const BACKENDS: readonly BackendName[] = ['js', 'wasm', 'native'];
 
-/** A backend with a fresh zeroed heap of `floats` float32 values. */
-export function createKernels(backend: BackendName, floats: number): Kernels {
+/**
+ * A backend with a fresh zeroed heap of `floats` float32 values. `exactRows`: every product without
+ * transposes computes each row of C by the same operations whatever the number of rows, so a sample
+ * stepped among others gives the text it gives alone (js and wasm always do; native then leaves the BLAS
+ * for those products).
+ */
+export function createKernels(backend: BackendName, floats: number, { exactRows = false } = {}): Kernels {
   switch (backend) {
     case 'js':
       return new JsKernels(new Float32Array(floats));
@@ -17,7 +22,7 @@ export function createKernels(backend: BackendName, floats: number): Kernels {
       if (!wasmAvailable()) throw new UsageError(`the wasm backend is not available: ${wasmUnavailableReason()} (or use --backend js)`);
       return WasmKernels.create(floats);
     case 'native':
-      return new NativeKernels(new Float32Array(floats));
+      return new NativeKernels(new Float32Array(floats), exactRows);
     default:
       throw new UsageError(`unknown backend ${JSON.stringify(backend)}: use ${BACKENDS.slice(0, -1).map(quote).join(', ')} or ${quote(BACKENDS[BACKENDS.length - 1])}`);
   }

@@ -18,7 +18,7 @@ export interface Addon {
   bind(heap: Float32Array): Bound;
   setBlasThreads(threads: number): void;
   blasInfo(): string;
-  gemm(h: Bound, transA: boolean, transB: boolean, M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, acc: boolean): void;
+  gemm(h: Bound, transA: boolean, transB: boolean, M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, acc: boolean, exactRows: boolean): void;
   fillRows(h: Bound, rows: number, n: number, bias: number, out: number): void;
   gatherRows(h: Bound, rows: number, n: number, index: Int32Array, indexStart: number, table: number, out: number, acc: boolean): void;
   scatterAddRows(h: Bound, rows: number, n: number, index: Int32Array, indexStart: number, src: number, table: number): void;
@@ -61,8 +61,12 @@ export class NativeKernels implements Kernels {
   private readonly x: Addon;
   private readonly h: Bound;
 
-  /** Kernels over `heap` in place; the heap may be a view of a SharedArrayBuffer shared with workers. */
-  constructor(readonly heap: Float32Array) {
+  /**
+   * Kernels over `heap` in place; the heap may be a view of a SharedArrayBuffer shared with workers.
+   * `exactRows`: products without transposes by the addon's own row-exact loops instead of the BLAS,
+   * which sums a row differently depending on the other rows (see Kernels.gemm).
+   */
+  constructor(readonly heap: Float32Array, private readonly exactRows = false) {
     this.x = addon();
     this.h = this.x.bind(heap);
   }
@@ -72,7 +76,7 @@ export class NativeKernels implements Kernels {
     a: number, lda: number, b: number, ldb: number,
     c: number, ldc: number, accumulate: boolean,
   ): void {
-    this.x.gemm(this.h, transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate);
+    this.x.gemm(this.h, transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate, this.exactRows);
   }
 
   fillRows(rows: number, n: number, bias: number, out: number): void {

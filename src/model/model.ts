@@ -25,7 +25,7 @@ export interface ModelOptions {
   /** The largest batch and number of steps a forward pass will see (the arena is sized for them). */
   maxBatch: number;
   maxSteps: number;
-  /** Default: wasm where it is available, else js. */
+  /** Default: defaultBackend(). */
   backend?: BackendName;
   /**
    * For data-parallel training: this model is worker `index` of `count`, all sharing one heap (given as
@@ -119,7 +119,9 @@ export class Model {
     this.rowOffset = worker.rowOffset;
     this.gradientOffset = this.gradientStart(worker.index);
     this.acts = allocateActivations(config, this.layers, new Arena(this.gradientOffset + P), options.maxBatch, options.maxSteps, this.gradientOffset);
-    this.k = worker.kernels ?? createKernels(options.backend ?? defaultBackend(), Model.heapFloats(config, options.maxBatch, options.maxSteps, 1));
+    // A model that steps one character at a time (sampling, serving) runs rows that join and leave: each
+    // row's products must not depend on the others (exactRows).
+    this.k = worker.kernels ?? createKernels(options.backend ?? defaultBackend(), Model.heapFloats(config, options.maxBatch, options.maxSteps, 1), { exactRows: options.maxSteps === 1 });
   }
 
   /** The padded parameter region P and the arena A of one worker (a dry run of the allocation). */
