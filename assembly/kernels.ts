@@ -5,7 +5,9 @@
 //
 // Built by `npm run build:wasm` with --runtime stub (nothing here allocates) and -O3s: the shrink level
 // selects the table-free Math.log, so the module has no data segments and a worker thread instantiating
-// it over the shared memory writes nothing there. No relaxed SIMD: Node 20 only enables it behind a flag.
+// it over the shared memory writes nothing there. Built twice: plain SIMD (build/kernels.wasm), and with
+// --enable relaxed-simd (build/kernels-relaxed.wasm), where the GEMM's multiply-adds are fused (gemmMadd);
+// the element-wise kernels are the same in both.
 
 /** Where free memory starts, after this module's own static data: the heap is placed above it. */
 export function heapBase(): usize {
@@ -45,10 +47,10 @@ export function gemmRowB(
         const x1 = v128.load32_splat(ap + aRowB);
         const x2 = v128.load32_splat(ap + 2 * aRowB);
         const x3 = v128.load32_splat(ap + 3 * aRowB);
-        c00 = f32x4.add(c00, f32x4.mul(x0, b0)); c01 = f32x4.add(c01, f32x4.mul(x0, b1));
-        c10 = f32x4.add(c10, f32x4.mul(x1, b0)); c11 = f32x4.add(c11, f32x4.mul(x1, b1));
-        c20 = f32x4.add(c20, f32x4.mul(x2, b0)); c21 = f32x4.add(c21, f32x4.mul(x2, b1));
-        c30 = f32x4.add(c30, f32x4.mul(x3, b0)); c31 = f32x4.add(c31, f32x4.mul(x3, b1));
+        c00 = gemmMadd(x0, b0, c00); c01 = gemmMadd(x0, b1, c01);
+        c10 = gemmMadd(x1, b0, c10); c11 = gemmMadd(x1, b1, c11);
+        c20 = gemmMadd(x2, b0, c20); c21 = gemmMadd(x2, b1, c21);
+        c30 = gemmMadd(x3, b0, c30); c31 = gemmMadd(x3, b1, c31);
         ap += aColB;
         bp += ldbB;
       }
@@ -61,6 +63,15 @@ export function gemmRowB(
     for (let r = 0; r < 4; r++) rowTail(j, N, K, a0 + <usize>r * aRowB, aColB, b, ldbB, c0 + <usize>r * ldcB, accumulate);
   }
   for (; i < M; i++) rowTail(0, N, K, a + <usize>i * aRowB, aColB, b, ldbB, c + <usize>i * ldcB, accumulate);
+}
+
+/**
+ * acc + x·y in four lanes, the GEMM's only arithmetic: one fused multiply-add in the module built with
+ * relaxed SIMD (build/kernels-relaxed.wasm), a multiply then an add in the plain one.
+ */
+// @ts-ignore: decorator
+@inline function gemmMadd(x: v128, y: v128, acc: v128): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? f32x4.relaxed_madd(x, y, acc) : f32x4.add(acc, f32x4.mul(x, y));
 }
 
 // @ts-ignore: decorator
@@ -86,10 +97,10 @@ function rowTail(j0: i32, N: i32, K: i32, ap0: usize, aColB: usize, b: usize, ld
     let bp = b + (<usize>j << 2);
     for (let k = 0; k < K; k++) {
       const x = v128.load32_splat(ap);
-      s0 = f32x4.add(s0, f32x4.mul(x, v128.load(bp)));
-      s1 = f32x4.add(s1, f32x4.mul(x, v128.load(bp, 16)));
-      s2 = f32x4.add(s2, f32x4.mul(x, v128.load(bp, 32)));
-      s3 = f32x4.add(s3, f32x4.mul(x, v128.load(bp, 48)));
+      s0 = gemmMadd(x, v128.load(bp), s0);
+      s1 = gemmMadd(x, v128.load(bp, 16), s1);
+      s2 = gemmMadd(x, v128.load(bp, 32), s2);
+      s3 = gemmMadd(x, v128.load(bp, 48), s3);
       ap += aColB;
       bp += ldbB;
     }
@@ -102,7 +113,7 @@ function rowTail(j0: i32, N: i32, K: i32, ap0: usize, aColB: usize, b: usize, ld
     let ap = ap0;
     let bp = b + (<usize>j << 2);
     for (let k = 0; k < K; k++) {
-      acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(ap), v128.load(bp)));
+      acc = gemmMadd(v128.load32_splat(ap), v128.load(bp), acc);
       ap += aColB;
       bp += ldbB;
     }
@@ -111,16 +122,18 @@ function rowTail(j0: i32, N: i32, K: i32, ap0: usize, aColB: usize, b: usize, ld
     v128.store(cp, acc);
   }
   for (; j < N; j++) {
-    let sum: f32 = 0;
+    // In lanes, so that the multiply-add is the one every other column of C gets.
+    let sum = f32x4.splat(0);
     let ap = ap0;
     let bp = b + (<usize>j << 2);
     for (let k = 0; k < K; k++) {
-      sum += load<f32>(ap) * load<f32>(bp);
+      sum = gemmMadd(v128.load32_splat(ap), v128.load32_splat(bp), sum);
       ap += aColB;
       bp += ldbB;
     }
     const cp = cp0 + (<usize>j << 2);
-    store<f32>(cp, accumulate ? load<f32>(cp) + sum : sum);
+    if (accumulate) sum = f32x4.add(sum, v128.load32_splat(cp));
+    v128.store32_lane(cp, sum, 0);
   }
 }
 

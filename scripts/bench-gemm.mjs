@@ -1,20 +1,41 @@
 #!/usr/bin/env node
 // GEMM micro-benchmark of the built kernels (dist/, run `npm run build` first): GFLOP/s of the js and wasm
-// backends, one thread, on the shapes of a training step and of sampling. Not a test; numbers go to stdout.
-//   node scripts/bench-gemm.mjs [--wasm-only] [--seconds 0.5]
+// backends, one thread, on the shapes of a training step, of sampling and of serving, beside the peak of
+// 128-bit SIMD multiply-adds measured by a register-only WebAssembly loop. Not a test; numbers go to stdout.
+//   node scripts/bench-gemm.mjs [--wasm-only] [--seconds 0.5] [--baseline DIR]
+// --baseline DIR adds the wasm backend of another built copy of charnn (its dist/ and build/), measured in
+// turn with this one, shape by shape, so that a loaded machine slows both alike: the ratio column compares.
+import v8 from 'node:v8';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import asc from 'assemblyscript/asc';
 import { createKernels } from '../dist/kernels/index.js';
 
-const args = process.argv.slice(2);
-const withJs = !args.includes('--wasm-only');
-const seconds = Number(args[args.indexOf('--seconds') + 1]) || 0.5;
+// Node 20 keeps relaxed SIMD behind a flag (the kernels set it too, before compiling their relaxed module).
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
-// [label, transA, transB, M, N, K, accumulate]: M = batch, T·B or 1, N = 4H gates or the vocabulary V, K = H.
+const args = process.argv.slice(2);
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const withJs = !args.includes('--wasm-only');
+const seconds = Number(option('--seconds')) || 0.5;
+const baselineDir = option('--baseline');
+
+// [label, transA, transB, M, N, K, accumulate]: M = batch, T·B or the streams sampled together, N = 4H
+// gates or the vocabulary V, K = H.
 const SHAPES = [
   ['NN  T·B×H · H×4H (input GEMM)', false, false, 2048, 512, 128, false],
   ['NN  B×H · H×4H (recurrence)', false, false, 64, 2048, 512, true],
   ['NN  B×H · H×4H (recurrence)', false, false, 32, 1024, 256, true],
   ['NN  T·B×H · H×V (logits)', false, false, 2048, 65, 512, false],
   ['NN  1×H · H×4H (sampling)', false, false, 1, 2048, 512, true],
+  ['NN  2×256 sample/serve, 8 rows', false, false, 8, 1024, 256, true],
+  ['NN  2×256 sample/serve, 32 rows', false, false, 32, 1024, 256, true],
+  ['NN  2×256 sample/serve, 64 rows', false, false, 64, 1024, 256, true],
+  ['NN  2×256 logits, 32 rows', false, false, 32, 65, 256, true],
+  ['NN  2×128 serve, 8 rows', false, false, 8, 512, 128, true],
+  ['NN  2×128 serve, 32 rows', false, false, 32, 512, 128, true],
+  ['NN  2×128 serve, 64 rows', false, false, 64, 512, 128, true],
+  ['NN  2×512 sample, 32 rows', false, false, 32, 2048, 512, true],
   ['NT  dX = dG · Wᵀ', false, true, 2048, 128, 512, false],
   ['NT  dH = dG · Whᵀ', false, true, 64, 512, 2048, true],
   ['TN  dW += Xᵀ · dG', true, false, 128, 512, 2048, true],
@@ -23,32 +44,72 @@ const SHAPES = [
   ['TT  (not used by the model)', true, true, 128, 128, 128, false],
 ];
 
-/** Best GFLOP/s over repeated runs for `seconds`. */
-function measure(kernels, [, transA, transB, M, N, K, accumulate]) {
-  const lda = transA ? M : K, ldb = transB ? K : N;
-  const a = 0, b = M * K, c = b + K * N;
-  const flops = 2 * M * N * K;
+const TURNS = 5;
+
+/** Best GFLOP/s of `run` (which does `flops` operations) over repeated runs for a turn's time. */
+function bestRate(run, flops) {
   let best = Infinity;
-  const end = performance.now() + seconds * 1000;
+  const end = performance.now() + (seconds * 1000) / TURNS;
   do {
     const start = performance.now();
-    kernels.gemm(transA, transB, M, N, K, a, lda, b, ldb, c, N, accumulate);
+    run();
     best = Math.min(best, performance.now() - start);
   } while (performance.now() < end);
   return flops / best / 1e6;
 }
 
-const floats = Math.max(...SHAPES.map(([, , , M, N, K]) => M * K + K * N + M * N));
-const backends = withJs ? ['js', 'wasm'] : ['wasm'];
-const kernels = Object.fromEntries(backends.map((name) => {
-  const k = createKernels(name, floats);
-  for (let i = 0; i < floats; i++) k.heap[i] = Math.sin(i) * 0.5;
-  return [name, k];
-}));
+function measure(kernels, [, transA, transB, M, N, K, accumulate]) {
+  const lda = transA ? M : K, ldb = transB ? K : N;
+  const a = 0, b = M * K, c = b + K * N;
+  return bestRate(() => kernels.gemm(transA, transB, M, N, K, a, lda, b, ldb, c, N, accumulate), 2 * M * N * K);
+}
 
-console.log(['shape'.padEnd(34), 'M×N×K'.padEnd(16), ...backends.map((b) => `${b} GFLOP/s`.padStart(14))].join(' '));
+// The peak: twelve independent chains acc = acc·m + c (multiply and add, as the kernels do; or one fused
+// relaxed-SIMD multiply-add), nothing but registers, so only the floating-point units set the pace.
+const PEAK_CHAINS = 12;
+const PEAK_ITERATIONS = 1 << 20;
+function peakSource(madd) {
+  const chains = Array.from({ length: PEAK_CHAINS }, (_, i) => i);
+  return `export function peak(n: i32, x: f32): f32 {
+    const m = f32x4.splat(x), c = f32x4.splat(1 - x);
+    ${chains.map((i) => `let a${i} = f32x4.splat(${i});`).join(' ')}
+    for (let i = 0; i < n; i++) { ${chains.map((i) => `a${i} = ${madd(`a${i}`, 'm', 'c')};`).join(' ')} }
+    return f32x4.extract_lane(${chains.map((i) => `a${i}`).join(', ').replace(/, /g, ') + f32x4.extract_lane(')}, 0);
+  }`.replace(/f32x4\.extract_lane\((a\d+)\)/g, 'f32x4.extract_lane($1, 0)');
+}
+
+async function peakRate(madd, features) {
+  const { binary, stderr } = await asc.compileString(peakSource(madd), { optimizeLevel: 3, runtime: 'stub', enable: features });
+  if (!binary) throw new Error(`the peak kernel did not compile: ${stderr.toString()}`);
+  const { peak } = (await WebAssembly.instantiate(binary)).instance.exports;
+  return bestRate(() => peak(PEAK_ITERATIONS, 0.5), PEAK_ITERATIONS * PEAK_CHAINS * 4 * 2);
+}
+
+const floats = Math.max(...SHAPES.map(([, , , M, N, K]) => M * K + K * N + M * N));
+const backends = [...(withJs ? [['js', createKernels]] : []), ['wasm', createKernels]];
+if (baselineDir) {
+  const url = pathToFileURL(path.resolve(baselineDir, 'dist/kernels/index.js')).href;
+  backends.push(['baseline', (await import(url)).createKernels]);
+}
+const kernels = backends.map(([label, create]) => {
+  const k = create(label === 'js' ? 'js' : 'wasm', floats);
+  for (let i = 0; i < floats; i++) k.heap[i] = Math.sin(i) * 0.5;
+  return [label, k];
+});
+
+const peak = await peakRate((a, m, c) => `f32x4.add(f32x4.mul(${a}, ${m}), ${c})`, ['simd']);
+const fusedPeak = await peakRate((a, m, c) => `f32x4.relaxed_madd(${a}, ${m}, ${c})`, ['simd', 'relaxed-simd']);
+console.log(`peak of 128-bit SIMD, one thread: multiply + add ${peak.toFixed(2)} GFLOP/s, relaxed fused multiply-add ${fusedPeak.toFixed(2)} GFLOP/s`);
+
+const ratio = baselineDir ? ['wasm/baseline'.padStart(14)] : [];
+console.log(['shape'.padEnd(34), 'M×N×K'.padEnd(16), ...kernels.map(([b]) => `${b} GFLOP/s`.padStart(18)), ...ratio, 'wasm/fused peak'.padStart(16)].join(' '));
 for (const shape of SHAPES) {
   const [label, , , M, N, K] = shape;
-  const rates = backends.map((b) => measure(kernels[b], shape).toFixed(2).padStart(14));
-  console.log([label.padEnd(34), `${M}×${N}×${K}`.padEnd(16), ...rates].join(' '));
+  // In turns of a fifth of the time each, so that a burst of load elsewhere does not fall on one alone.
+  const rates = Object.fromEntries(kernels.map(([b]) => [b, 0]));
+  for (let turn = 0; turn < TURNS; turn++) for (const [b, k] of kernels) rates[b] = Math.max(rates[b], measure(k, shape));
+  const columns = kernels.map(([b]) => rates[b].toFixed(2).padStart(18));
+  if (baselineDir) columns.push((rates.wasm / rates.baseline).toFixed(2).padStart(14));
+  columns.push(`${((100 * rates.wasm) / fusedPeak).toFixed(0)}%`.padStart(16));
+  console.log([label.padEnd(34), `${M}×${N}×${K}`.padEnd(16), ...columns].join(' '));
 }
