@@ -319,16 +319,16 @@ for (const backend of ['wasm', 'native'] as const) {
 }
 
 /**
- * Sampling steps many rows through one product, and a row must give the text it gives alone: with
- * exactRows, a product without transposes computes each row of C alike whatever M is (the wasm and js
- * kernels always do; native then leaves the BLAS, which sums one row differently from many).
+ * Sampling steps many rows through one product, and a row must give the text it gives alone: kernels
+ * made for sampling compute each row of a product without transposes alike whatever M is (the wasm and
+ * js kernels always do; native then leaves the BLAS, which sums one row differently from many).
  */
 for (const backend of ['js', 'wasm', 'native'] as const) {
   const missing = backend === 'native' ? NATIVE_MISSING : undefined;
   describe.skipIf(missing !== undefined)(`exact rows on ${backend}${missing ? ` (skipped, the addon is not built: ${missing})` : ''}`, () => {
     it('each row of a product is the same to the bit alone and among 2 to 40 rows, accumulating or not, odd widths included', () => {
       const K = 137, N = 1043, rows = 40;
-      const k = createKernels(backend, K * N + rows * K + 2 * rows * N, { exactRows: true });
+      const k = createKernels(backend, K * N + rows * K + 2 * rows * N, { sampling: true });
       fillRandom(k.heap);
       const b = 0, a = K * N, c = a + rows * K, start = c + rows * N;
       k.heap.copyWithin(start, c, c + rows * N); // C's initial values, kept to start every product from
@@ -347,7 +347,7 @@ for (const backend of ['js', 'wasm', 'native'] as const) {
     });
 
     it('and still agrees with the reference on odd sizes and offsets', () => {
-      const fast = createKernels(backend, 1 << 19, { exactRows: true });
+      const fast = createKernels(backend, 1 << 19, { sampling: true });
       fillRandom(fast.heap);
       const js = new JsKernels(fast.heap.slice());
       for (let trial = 0; trial < 24; trial++) {

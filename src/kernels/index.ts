@@ -9,20 +9,21 @@ export type { BackendName, Kernels } from './kernels.js';
 export const BACKENDS: readonly BackendName[] = ['js', 'wasm', 'native'];
 
 /**
- * A backend with a fresh zeroed heap of `floats` float32 values. `exactRows`: every product without
- * transposes computes each row of C by the same operations whatever the number of rows, so a sample
- * stepped among others gives the text it gives alone (js and wasm always do; native then leaves the BLAS
- * for those products).
+ * A backend with a fresh zeroed heap of `floats` float32 values. `sampling`: kernels for a model that
+ * steps samples, which needs every row of a product computed alike whatever the number of rows (a sample
+ * stepped among others gives the text it gives alone: js and wasm always do, native then leaves the BLAS
+ * for its own loops) and, on wasm, the plain build, whose sums are the same on every machine and in the
+ * browser (the relaxed build's fused multiply-add depends on the processor).
  */
-export function createKernels(backend: BackendName, floats: number, { exactRows = false } = {}): Kernels {
+export function createKernels(backend: BackendName, floats: number, { sampling = false } = {}): Kernels {
   switch (backend) {
     case 'js':
       return new JsKernels(new Float32Array(floats));
     case 'wasm':
       if (!wasmAvailable()) throw new UsageError(`the wasm backend is not available: ${wasmUnavailableReason()} (or use --backend js)`);
-      return WasmKernels.create(floats);
+      return WasmKernels.create(floats, sampling ? 'plain' : 'fast');
     case 'native':
-      return new NativeKernels(new Float32Array(floats), exactRows);
+      return new NativeKernels(new Float32Array(floats), sampling);
     default:
       throw new UsageError(`unknown backend ${JSON.stringify(backend)}: use ${BACKENDS.slice(0, -1).map(quote).join(', ')} or ${quote(BACKENDS[BACKENDS.length - 1])}`);
   }

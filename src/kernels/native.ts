@@ -63,8 +63,8 @@ export class NativeKernels implements Kernels {
 
   /**
    * Kernels over `heap` in place; the heap may be a view of a SharedArrayBuffer shared with workers.
-   * `exactRows`: products without transposes by the addon's own row-exact loops instead of the BLAS,
-   * which sums a row differently depending on the other rows (see Kernels.gemm).
+   * `exactRows` (for sampling, see createKernels): products without transposes by the addon's own
+   * row-exact loops instead of the BLAS, which sums a row differently depending on the other rows.
    */
   constructor(readonly heap: Float32Array, private readonly exactRows = false) {
     this.x = addon();

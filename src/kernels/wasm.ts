@@ -43,48 +43,44 @@ interface Exports {
   softmaxCrossEntropyBackward(N: number, V: number, probs: number, targets: number, scale: number): void;
 }
 
-/** The compiled module, or why there is none. */
-let compiled: WebAssembly.Module | Error | undefined;
+/** The compiled builds, or why there is none. */
+const compiled: { plain?: WebAssembly.Module | Error; relaxed?: WebAssembly.Module | Error } = {};
 
 /**
- * The relaxed-SIMD build where this runtime compiles it (its fused multiply-add makes the GEMM about 1.3×
- * faster), else the plain one. Both are deterministic on one machine, so exact resume holds; a checkpoint
- * moved to a machine without FMA continues with unfused sums, a last-bit difference.
+ * Which build: `plain` SIMD, the same sums on every machine and in the browser (what sampling uses), or
+ * `fast`: the relaxed-SIMD build where this runtime compiles it (its fused multiply-add makes the GEMM
+ * about 1.3× faster), else the plain one. Both are deterministic on one machine, so exact resume holds;
+ * a checkpoint moved to a machine without FMA continues with unfused sums, a last-bit difference.
  */
-function compile(): WebAssembly.Module | Error {
-  if (compiled !== undefined) return compiled;
-  const relaxed = wasmBytes('relaxed');
-  if (!(relaxed instanceof Error)) {
-    try {
-      return (compiled = new WebAssembly.Module(relaxed));
-    } catch {
-      // No relaxed SIMD here: the plain build below.
-    }
-  }
-  const bytes = wasmBytes();
-  if (bytes instanceof Error) return (compiled = bytes);
+export type WasmBuild = 'plain' | 'fast';
+
+function compile(variant: 'plain' | 'relaxed'): WebAssembly.Module | Error {
+  const known = compiled[variant];
+  if (known !== undefined) return known;
+  const bytes = wasmBytes(variant);
+  if (bytes instanceof Error) return (compiled[variant] = bytes);
   try {
-    compiled = new WebAssembly.Module(bytes);
+    return (compiled[variant] = new WebAssembly.Module(bytes));
   } catch (error) {
-    compiled = new Error(`this runtime cannot compile it, it needs WebAssembly SIMD and threads (${(error as Error).message})`);
+    return (compiled[variant] = new Error(`this runtime cannot compile it, it needs WebAssembly SIMD and threads (${(error as Error).message})`));
   }
-  return compiled;
 }
 
-function wasmModule(): WebAssembly.Module {
-  const module = compile();
+function wasmModule(build: WasmBuild = 'plain'): WebAssembly.Module {
+  const relaxed = build === 'fast' ? compile('relaxed') : null;
+  const module = relaxed instanceof WebAssembly.Module ? relaxed : compile('plain');
   if (module instanceof Error) throw module;
   return module;
 }
 
 /** Whether this runtime runs the backend: WebAssembly SIMD and shared memory, and the module is built. */
 export function wasmAvailable(): boolean {
-  return compile() instanceof WebAssembly.Module;
+  return compile('plain') instanceof WebAssembly.Module;
 }
 
 /** Why the backend cannot run here, or undefined when it can. */
 export function wasmUnavailableReason(): string | undefined {
-  const module = compile();
+  const module = compile('plain');
   return module instanceof Error ? module.message : undefined;
 }
 
@@ -118,9 +114,9 @@ export class WasmKernels implements Kernels {
   private readonly packAddress: number;
 
   /** Kernels over `floats` floats of a planned memory, as thread `thread` (see createWasmMemory). */
-  constructor(readonly plan: WasmMemoryPlan, floats: number, thread = 0) {
+  constructor(readonly plan: WasmMemoryPlan, floats: number, thread = 0, build: WasmBuild = 'fast') {
     this.heap = new Float32Array(plan.memory.buffer, plan.heapByteOffset, floats);
-    const instance = new WebAssembly.Instance(wasmModule(), { env: { memory: plan.memory, abort } });
+    const instance = new WebAssembly.Instance(wasmModule(build), { env: { memory: plan.memory, abort } });
     this.x = instance.exports as unknown as Exports;
     this.base = plan.heapByteOffset;
     this.indexAddress = plan.indexByteOffsets[thread];
@@ -128,8 +124,8 @@ export class WasmKernels implements Kernels {
     this.packAddress = this.indexAddress + INDEX_SLOTS * 4;
   }
 
-  static create(floats: number): WasmKernels {
-    return new WasmKernels(createWasmMemory(floats), floats);
+  static create(floats: number, build: WasmBuild = 'fast'): WasmKernels {
+    return new WasmKernels(createWasmMemory(floats), floats, 0, build);
   }
 
   private at(offset: number): number {

@@ -119,9 +119,8 @@ export class Model {
     this.rowOffset = worker.rowOffset;
     this.gradientOffset = this.gradientStart(worker.index);
     this.acts = allocateActivations(config, this.layers, new Arena(this.gradientOffset + P), options.maxBatch, options.maxSteps, this.gradientOffset);
-    // A model that steps one character at a time (sampling, serving) runs rows that join and leave: each
-    // row's products must not depend on the others (exactRows).
-    this.k = worker.kernels ?? createKernels(options.backend ?? defaultBackend(), Model.heapFloats(config, options.maxBatch, options.maxSteps, 1), { exactRows: options.maxSteps === 1 });
+    // A model that steps one character at a time samples (sample, serve, the samples of training and bench).
+    this.k = worker.kernels ?? createKernels(options.backend ?? defaultBackend(), Model.heapFloats(config, options.maxBatch, options.maxSteps, 1), { sampling: options.maxSteps === 1 });
   }
 
   /** The padded parameter region P and the arena A of one worker (a dry run of the allocation). */
