@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { charnn, runNode, syntheticText, tempDir } from './helpers/cli.js';
+import { charnn, runNode, syntheticText, tempDir, type RunResult } from './helpers/cli.js';
 
 /** The measuring scripts BENCHMARKS.md quotes, run as a developer runs them. */
 const SCRIPTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../scripts');
@@ -18,8 +18,12 @@ beforeAll(async () => {
 });
 
 describe('scripts/state-diagnostics.mjs', () => {
+  // One run on the trained checkpoint serves both tests that read its report.
+  let report: Promise<RunResult> | undefined;
+  const diagnose = () => (report ??= script('state-diagnostics.mjs', ['checkpoints/corpus/best.json', 'corpus.txt']));
+
   it('scores the text as 1 to 64 streams, the 32-stream figure being what charnn eval reports', async () => {
-    const r = await script('state-diagnostics.mjs', ['checkpoints/corpus/best.json', 'corpus.txt']);
+    const r = await diagnose();
     expect(r.code, r.stderr).toBe(0);
     const rows = [...r.stdout.matchAll(/^ +(\d+) +(\d\.\d{4})$/gm)].map((m) => [Number(m[1]), Number(m[2])]);
     expect(rows.map(([streams]) => streams)).toEqual([1, 4, 16, 32, 64]);
@@ -29,7 +33,7 @@ describe('scripts/state-diagnostics.mjs', () => {
   });
 
   it('counts the saturated cells of every layer and state', async () => {
-    const r = await script('state-diagnostics.mjs', ['checkpoints/corpus/best.json', 'corpus.txt']);
+    const r = await diagnose();
     const counts = [...r.stdout.matchAll(/L(\d)\.([hc]) (\d+) \((\d+)\)/g)];
     expect(new Set(counts.map((m) => `L${m[1]}.${m[2]}`))).toEqual(new Set(['L0.h', 'L0.c', 'L1.h', 'L1.c']));
     for (const m of counts) expect(Number(m[3])).toBeLessThanOrEqual(16); // of 16 cells

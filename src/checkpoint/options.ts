@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { DEFAULT_FORGET_BIAS } from '../model/lstm.js';
 import { CELL_TYPES, type ModelConfig } from '../model/model.js';
+import { LR_SCHEDULES, OPTIMIZERS } from './names.js';
+
+export { LR_SCHEDULES, OPTIMIZERS };
 
 /**
  * The options of a training run, in one table: each one's flag, what it expects, its schema (type and
@@ -9,11 +12,6 @@ import { CELL_TYPES, type ModelConfig } from '../model/model.js';
  * a caller's options against them, and the checkpoint loader checks the saved config against them:
  * one description, so a value one of them accepts the others accept too.
  */
-
-/** The optimizers a run can use; a checkpoint names one. */
-export const OPTIMIZERS = ['adam', 'rmsprop', 'sgd'] as const;
-/** How the learning rate moves (see src/train/schedule.ts); a checkpoint names one. */
-export const LR_SCHEDULES = ['budget', 'exp', 'constant'] as const;
 
 // z.number() accepts finite numbers only (no NaN, no ±Infinity).
 export const values = {

@@ -1,15 +1,33 @@
 import { Command, CommanderError } from 'commander';
 import { CharnnError, RuntimeFailure } from '../util/errors.js';
-import { registerBench } from './bench.js';
-import { registerEval } from './eval.js';
-import { registerIndex } from './index-corpus.js';
-import { registerExport } from './export.js';
-import { registerInfo } from './info.js';
-import { registerSample } from './sample.js';
-import { registerServe } from './serve.js';
-import { registerTrain } from './train.js';
-import { registerViz } from './viz.js';
 import { stderrStyle } from './ui.js';
+
+/**
+ * The commands, in the order `charnn --help` lists them, each registered from its own module. A module
+ * brings the model, the trainer, the server… with it, so a run loads only the command it runs (see
+ * commandsFor): every `charnn` process pays for its imports, and the test suite starts hundreds.
+ */
+const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
+  train: async () => (await import('./train.js')).registerTrain,
+  sample: async () => (await import('./sample.js')).registerSample,
+  info: async () => (await import('./info.js')).registerInfo,
+  eval: async () => (await import('./eval.js')).registerEval,
+  bench: async () => (await import('./bench.js')).registerBench,
+  viz: async () => (await import('./viz.js')).registerViz,
+  index: async () => (await import('./index-corpus.js')).registerIndex,
+  serve: async () => (await import('./serve.js')).registerServe,
+  export: async () => (await import('./export.js')).registerExport,
+};
+
+/**
+ * The commands `argv` needs: the one it names (its first word that is not an option: the program's own
+ * options take no value), or all of them for the program's help, `charnn help …` and a mistyped name
+ * (which commander answers with the closest one).
+ */
+function commandsFor(argv: string[]): string[] {
+  const name = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  return name !== undefined && Object.hasOwn(COMMANDS, name) ? [name] : Object.keys(COMMANDS);
+}
 
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -20,15 +38,8 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(stderrStyle.red(text)) });
-  registerTrain(program);
-  registerSample(program);
-  registerInfo(program);
-  registerEval(program);
-  registerBench(program);
-  registerViz(program);
-  registerIndex(program);
-  registerServe(program);
-  registerExport(program);
+  const registers = await Promise.all(commandsFor(argv).map((name) => COMMANDS[name]()));
+  for (const register of registers) register(program);
   // A reader that goes away (`charnn train --help | head -3`) ends the output quietly, as a closed pipe
   // should; without a listener, Node would print the EPIPE as an uncaught error with its stack.
   let stdoutFailure: string | null = null;

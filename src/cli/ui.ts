@@ -1,5 +1,5 @@
 import chalk, { Chalk, chalkStderr } from 'chalk';
-import ora from 'ora';
+import type { Ora } from 'ora';
 
 /** NO_COLOR (no-color.org): chalk itself reads only TERM, FORCE_COLOR and whether the stream is a terminal. */
 const noColour = Boolean(process.env.NO_COLOR);
@@ -17,6 +17,12 @@ export function canRedraw(stream: NodeJS.WriteStream): boolean {
   return stream.isTTY === true && process.env.TERM !== 'dumb' && !('CI' in process.env) && (stream.columns ?? 0) > 0;
 }
 
+/**
+ * ora, loaded only where stderr can show a spinner (or once it can, see statusLine): with the string-width
+ * it brings it costs about 0.1 s of CPU, and a run into a file or a pipe (every run of the tests) never spins.
+ */
+const oraModule = canRedraw(process.stderr) ? await import('ora') : null;
+
 /** A status line on stderr; see statusLine. */
 export interface StatusLine {
   /** Shows `text` as the status: redrawn in place, or else written as a plain line (see statusLine). */
@@ -33,13 +39,22 @@ export interface StatusLine {
  */
 export function statusLine(plainSeconds: number | null): StatusLine {
   const stream = process.stderr;
-  const spinner = ora({ stream, discardStdin: false, isEnabled: canRedraw(stream), color: noColour ? false : 'cyan' });
+  let spinner: Ora | null = null;
+  const startSpinner = ({ default: ora }: typeof import('ora')) => {
+    spinner ??= ora({ stream, discardStdin: false, isEnabled: canRedraw(stream), color: noColour ? false : 'cyan' });
+  };
+  if (oraModule) startSpinner(oraModule);
   let lastLine = performance.now();
   const write = (text: string) => {
     lastLine = performance.now();
     stream.write(text + '\n'); // while the spinner spins, ora clears it before the write and redraws it after
   };
   const onResize = () => {
+    if (spinner === null) {
+      // A terminal that had no width at the start: ora is loaded now, and spins from the next status.
+      if (canRedraw(stream)) void import('ora').then(startSpinner);
+      return;
+    }
     if (spinner.isEnabled === canRedraw(stream)) return;
     spinner.stop(); // clears the lines of its last frame, counted at the old width (a no-op when disabled)
     spinner.isEnabled = canRedraw(stream);
@@ -47,14 +62,14 @@ export function statusLine(plainSeconds: number | null): StatusLine {
   stream.on('resize', onResize);
   return {
     show(text) {
-      if (spinner.isEnabled) {
+      if (spinner?.isEnabled) {
         spinner.text = text;
         if (!spinner.isSpinning) spinner.start();
       } else if (plainSeconds !== null && performance.now() - lastLine >= plainSeconds * 1000) write(text);
     },
     print: write,
     stop() {
-      spinner.stop();
+      spinner?.stop();
       stream.off('resize', onResize);
     },
   };

@@ -2,7 +2,7 @@
  * Optimizers over the flat parameter array: one loop each. `weights`, `grads` and the two state arrays
  * share one layout (see src/model/layout.ts), so an optimizer never needs to know about layers.
  */
-import { OPTIMIZERS } from '../checkpoint/format.js';
+import { OPTIMIZERS } from '../checkpoint/names.js';
 
 export { OPTIMIZERS };
 export type OptimizerName = (typeof OPTIMIZERS)[number];
