@@ -47,12 +47,14 @@ describe('scripts/state-diagnostics.mjs', () => {
 });
 
 describe('scripts/bench-gemm.mjs', () => {
-  it('prints a GFLOP/s figure for each backend on every shape (a smoke test; the figures are not judged)', async () => {
+  it('prints the SIMD peak and a GFLOP/s figure for each backend on every shape, with its share of the peak (a smoke test; the figures are not judged)', async () => {
     const r = await script('bench-gemm.mjs', ['--seconds', '0.01']);
     expect(r.code, r.stderr).toBe(0);
-    const rows = r.stdout.trim().split('\n').slice(1);
-    expect(rows).toHaveLength(11);
-    for (const row of rows) expect(row).toMatch(/\d+×\d+×\d+ +\d+\.\d\d +\d+\.\d\d$/);
+    const [peak, header, ...rows] = r.stdout.trim().split('\n');
+    expect(peak).toMatch(/^peak of 128-bit SIMD, one thread: multiply \+ add \d+\.\d\d GFLOP\/s, relaxed fused multiply-add \d+\.\d\d GFLOP\/s$/);
+    expect(header).toMatch(/^shape +M×N×K +js GFLOP\/s +wasm GFLOP\/s +wasm\/fused peak$/);
+    expect(rows).toHaveLength(19);
+    for (const row of rows) expect(row).toMatch(/\d+×\d+×\d+ +\d+\.\d\d +\d+\.\d\d +\d+%$/);
   });
 });
 
