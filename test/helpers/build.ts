@@ -16,8 +16,9 @@ export const PARTS = [
   { script: 'build:wasm', sources: ['assembly', 'package.json'], output: 'build/kernels.wasm' },
   // The native addon: its build never fails, and writes this status line whether it built or not (why not).
   { script: 'build:native', sources: ['native', 'scripts/build-native.mjs'], output: 'build/native-build.txt' },
-  // The browser bundles (scripts/export-bundle.mjs, before tsc) hold the page's assets and the WebAssembly inline.
-  { script: 'build:ts', sources: ['src', 'assets', 'scripts/export-bundle.mjs', 'build/kernels.wasm', 'tsconfig.json', 'package.json'], output: 'dist/index.js' },
+  // The browser bundles (scripts/export-bundle.mjs, before tsc) hold the page's assets and the WebAssembly
+  // inline; the command line's bundle (scripts/cli-bundle.mjs, after tsc) is what bin/charnn.js runs.
+  { script: 'build:ts', sources: ['src', 'assets', 'scripts/export-bundle.mjs', 'scripts/cli-bundle.mjs', 'build/kernels.wasm', 'tsconfig.json', 'package.json'], output: 'dist/index.js' },
 ] as const;
 
 /** The latest modification time of a file, or of any file below a folder (0 when there is none). */
