@@ -157,8 +157,8 @@ static inline float tanh_f(float x) {
 // a tile, so a row's result does not depend on the other rows: a sample stepped among others gives the
 // text it gives alone (SampleBatch). BLAS does not promise that (OpenBLAS sums a one-row product
 // differently from the same row among others), so one-step products come here. Tiles of 6 rows × 16
-// columns keep C in registers while B's rows stream by; a last partial column block is computed in a
-// zero-padded copy by the same code.
+// columns keep C in registers while a packed panel of B's rows streams by; a last partial column block is
+// computed in a zero-padded copy by the same code.
 
 typedef float v8f __attribute__((vector_size(32)));
 #define TILE_COLS 16
@@ -239,27 +239,42 @@ static void row_product(int N, int K, const float *A, const float *B, int ldb, f
   }
 }
 
-// Returns false when the padded copy cannot be allocated (the caller then uses the BLAS).
+// Returns false when the panel cannot be allocated (the caller then uses the BLAS).
 static bool gemm_rows(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, bool accumulate) {
   if (M == 1) {
     row_product(N, K, A, B, ldb, C, accumulate);
     return true;
   }
-  const int full = N - N % TILE_COLS;
-  for (int j = 0; j < full; j += TILE_COLS) column_block(M, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
-  const int rest = N - full;
-  if (rest == 0) return true;
-  float *b = calloc((size_t)K * TILE_COLS, sizeof(float)), *c = calloc((size_t)M * TILE_COLS, sizeof(float));
-  if (b == NULL || c == NULL) {
-    free(b);
+  // Each block of 16 columns of B is copied into a contiguous panel first (zero-padded past N): read in
+  // place, its rows lie ldb apart, often a multiple of 4 KB, and evict each other from the cache.
+  float *panel = malloc((size_t)K * TILE_COLS * sizeof(float)), *c = malloc((size_t)M * TILE_COLS * sizeof(float));
+  if (panel == NULL || c == NULL) {
+    free(panel);
     free(c);
     return false;
   }
-  for (int k = 0; k < K; k++) memcpy(b + (size_t)k * TILE_COLS, B + (size_t)k * ldb + full, sizeof(float) * rest);
-  if (accumulate) for (int i = 0; i < M; i++) memcpy(c + (size_t)i * TILE_COLS, C + (size_t)i * ldc + full, sizeof(float) * rest);
-  column_block(M, K, A, lda, b, TILE_COLS, c, TILE_COLS, accumulate);
-  for (int i = 0; i < M; i++) memcpy(C + (size_t)i * ldc + full, c + (size_t)i * TILE_COLS, sizeof(float) * rest);
-  free(b);
+  for (int j = 0; j < N; j += TILE_COLS) {
+    const int cols = N - j < TILE_COLS ? N - j : TILE_COLS;
+    for (int k = 0; k < K; k++) {
+      const float *from = B + (size_t)k * ldb + j;
+      float *to = panel + (size_t)k * TILE_COLS;
+      if (cols == TILE_COLS) {
+        store8(to, load8(from));
+        store8(to + 8, load8(from + 8));
+      } else {
+        for (int q = 0; q < TILE_COLS; q++) to[q] = q < cols ? from[q] : 0.0f;
+      }
+    }
+    if (cols == TILE_COLS) {
+      column_block(M, K, A, lda, panel, TILE_COLS, C + j, ldc, accumulate);
+      continue;
+    }
+    // The last, narrower block: computed in a padded copy of its columns of C.
+    if (accumulate) for (int i = 0; i < M; i++) memcpy(c + (size_t)i * TILE_COLS, C + (size_t)i * ldc + j, sizeof(float) * cols);
+    column_block(M, K, A, lda, panel, TILE_COLS, c, TILE_COLS, accumulate);
+    for (int i = 0; i < M; i++) memcpy(C + (size_t)i * ldc + j, c + (size_t)i * TILE_COLS, sizeof(float) * cols);
+  }
+  free(panel);
   free(c);
   return true;
 }

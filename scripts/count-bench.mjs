@@ -2,7 +2,8 @@
 // Times `charnn sample --count N` the batched way (the N samples stepped together as rows of one
 // forward, Sampler.samples) against the serial way it replaced (N calls of Sampler.generate(), one row
 // at a time), in one process on one checkpoint, checks that both give the same texts, and reports the
-// ratio. BENCHMARKS.md quotes it.
+// ratio; and both against what `--count` was before issue 20, serial on the wasm kernels (the default
+// backend then): the speed-up a user sees. BENCHMARKS.md quotes it.
 //
 //   node scripts/count-bench.mjs [--checkpoint FILE] [--count 32] [--length 1000] [--text FILE] [--json]
 //
@@ -14,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadCheckpoint, Sampler } from '../dist/index.js';
+import { defaultBackend, loadCheckpoint, Sampler } from '../dist/index.js';
 import { args, option, repo, textFile } from './script-options.mjs';
 
 const count = Number(option('--count', '32'));
@@ -49,10 +50,12 @@ try {
   const ckpt = await loadCheckpoint(checkpointFile(dir));
   const { layers, hiddenSize, cell } = ckpt.model;
   const options = { seed: 1, length };
-  const serial = timed(() => {
-    const sampler = new Sampler(ckpt, options);
+  const oneAtATime = (backend) => timed(() => {
+    const sampler = new Sampler(ckpt, { ...options, backend });
     return Array.from({ length: count }, () => [...sampler.generate()].join(''));
   });
+  const before = oneAtATime('wasm');
+  const serial = oneAtATime(undefined);
   const batched = timed(() => {
     const texts = Array(count).fill('');
     for (const chunk of new Sampler(ckpt, { ...options, rows: count }).samples(count)) texts[chunk.index] += chunk.text;
@@ -61,13 +64,14 @@ try {
   const same = serial.texts.every((text, i) => text === batched.texts[i]);
   const result = {
     model: `${layers}×${hiddenSize} ${cell}`, count, length,
+    backend: defaultBackend(), before_wasm_serial_s: +before.seconds.toFixed(2),
     serial_s: +serial.seconds.toFixed(2), batched_s: +batched.seconds.toFixed(2),
-    speedup: +(serial.seconds / batched.seconds).toFixed(2), same_texts: same,
+    speedup: +(serial.seconds / batched.seconds).toFixed(2), vs_before: +(before.seconds / batched.seconds).toFixed(2), same_texts: same,
   };
   if (args.includes('--json')) console.log(JSON.stringify(result));
   else {
-    console.log(`${result.model}, --count ${count} --length ${length}: serial ${result.serial_s} s, batched ${result.batched_s} s, ` +
-      `${result.speedup}× faster; texts ${same ? 'identical' : 'DIFFERENT'}`);
+    console.log(`${result.model}, --count ${count} --length ${length} on ${result.backend}: serial ${result.serial_s} s, batched ${result.batched_s} s, ` +
+      `${result.speedup}× faster; texts ${same ? 'identical' : 'DIFFERENT'}; before (serial on wasm) ${result.before_wasm_serial_s} s: ${result.vs_before}× faster now`);
   }
   if (!same) process.exitCode = 1;
 } finally {
