@@ -10,15 +10,16 @@ function randomInts(seed: number) {
   return (below: number) => Math.floor(((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) * below);
 }
 
-// The addon sorts suffixes only when it was built with libdivsufsort (build/native-build.txt says why not).
+// The addon sorts suffixes only when it was built with libdivsufsort (build/native-build.txt says which).
 const native = nativeSuffixArray(new Uint8Array(1)) !== null;
+const title = 'the suffix array by libdivsufsort' + (native ? '' : ' (skipped: the addon has no libdivsufsort; apt-get install -y libdivsufsort-dev)');
 
 let dir: string | undefined;
 afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!native)('the suffix array by libdivsufsort', () => {
+describe.skipIf(!native)(title, () => {
   it('is SA-IS\'s exactly: random texts over small and large alphabets, periodic ones, the byte 0 and 255, every small length', () => {
     const next = randomInts(23);
     const texts: [Uint8Array, number][] = [
