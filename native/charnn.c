@@ -24,6 +24,10 @@
 #include <cblas.h>
 #endif
 
+#ifdef CHARNN_DIVSUFSORT
+#include <divsufsort.h>
+#endif
+
 // ---------------------------------------------------------------------------------------------------
 // Arguments. Every kernel takes (heap, ...numbers/booleans/Int32Arrays); a wrong type is a bug in
 // native.ts, reported as a thrown error rather than a crash.
@@ -603,6 +607,29 @@ static napi_value blasInfo(napi_env env, napi_callback_info info) {
   return result;
 }
 
+#ifdef CHARNN_DIVSUFSORT
+// suffixArray(text: Uint8Array, sa: Int32Array) → the suffix array of text into sa (of text's length), by
+// libdivsufsort (src/data/suffix-array.ts calls it for texts of byte tokens; built only where the build
+// script found the library, so the entry's presence says it is there). The order is plain byte order with a
+// suffix that is a prefix of another first: no sentinel, so the byte 0 is a symbol like any other.
+static napi_value suffixArray(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_typedarray_type textType, saType;
+  size_t n = 0, saLength = 0;
+  void *text = NULL, *sa = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_typedarray_info(env, argv[0], &textType, &n, &text, NULL, NULL) != napi_ok || textType != napi_uint8_array ||
+      napi_get_typedarray_info(env, argv[1], &saType, &saLength, &sa, NULL, NULL) != napi_ok || saType != napi_int32_array ||
+      saLength != n || n > INT32_MAX) {
+    napi_throw_type_error(env, NULL, "charnn native: suffixArray expects a Uint8Array and an Int32Array of its length (< 2^31)");
+    return NULL;
+  }
+  if (n > 0 && divsufsort(text, sa, (saidx_t)n) != 0) napi_throw_error(env, NULL, "charnn native: divsufsort failed (out of memory)");
+  return NULL;
+}
+#endif
+
 NAPI_MODULE_INIT() {
   const napi_property_descriptor functions[] = {
 #define EXPORT(name) {#name, NULL, name, NULL, NULL, NULL, napi_enumerable, NULL}
@@ -614,5 +641,10 @@ NAPI_MODULE_INIT() {
 #undef EXPORT
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
+#ifdef CHARNN_DIVSUFSORT
+  napi_value sorter;
+  napi_create_function(env, "suffixArray", NAPI_AUTO_LENGTH, suffixArray, NULL, &sorter);
+  napi_set_named_property(env, exports, "suffixArray", sorter);
+#endif
   return exports;
 }

@@ -15,7 +15,7 @@ const swaps = {
   // src/kernels/wasm-file.ts reads build/kernels.wasm from disk: here the bytes are part of the bundle.
   '/wasm-file.js': `import bytes from ${JSON.stringify(path.join(root, 'build/kernels.wasm'))};
     export function wasmBytes() { return bytes; }`,
-  // src/kernels/native-addon.ts loads a Node addon: browsers have none, and run wasm or js.
+  // src/util/native-addon.ts loads a Node addon: browsers have none, and run wasm or js.
   '/native-addon.js': `export function loadAddon() { return new Error('a browser has no native kernels'); }`,
   // src/sample/sampler.ts's sample(path) helper reads a checkpoint file, and its Sampler builds a model
   // from a Checkpoint: in the browser, models come from a PackedModel (src/web/pack.ts) instead.

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CopyIndex, loadIndex, saveIndex } from '../src/data/copy-index.js';
-import { suffixArray } from '../src/data/suffix-array.js';
+import { saisSuffixArray } from '../src/data/suffix-array.js';
 import { Vocab } from '../src/data/vocab.js';
 import { UsageError } from '../src/util/errors.js';
 import { syntheticText, tempDir } from './helpers/cli.js';
@@ -38,14 +38,14 @@ afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the suffix array (SA-IS)', () => {
+describe('the suffix array by SA-IS', () => {
   it('equals sorting the suffixes, on random, two-letter and periodic texts of every small length', () => {
     const next = randomInts(11);
     for (let trial = 0; trial < 1500; trial++) {
       const n = 1 + next(80);
       const alphabet = [1, 2, 3, 4, 30][trial % 5];
       const t = Uint8Array.from({ length: n }, (_, i) => (trial % 7 === 0 ? (i % (1 + (trial % 4)) === 0 ? alphabet - 1 : 0) : next(alphabet)));
-      expect([...suffixArray(t, alphabet)], `trial ${trial}: ${t.join(',')}`).toEqual(naiveSuffixArray(t));
+      expect([...saisSuffixArray(t, alphabet)], `trial ${trial}: ${t.join(',')}`).toEqual(naiveSuffixArray(t));
     }
   });
 
@@ -61,13 +61,13 @@ describe('the suffix array (SA-IS)', () => {
       [Uint16Array.from({ length: 5000 }, () => next(5000)), 5000],
       [Uint32Array.from({ length: 3000 }, () => 65536 + next(8)), 70000],
     ];
-    for (const [t, alphabet] of texts) expect([...suffixArray(t, alphabet)], `${t.length} over ${alphabet}`).toEqual(naiveSuffixArray(t));
+    for (const [t, alphabet] of texts) expect([...saisSuffixArray(t, alphabet)], `${t.length} over ${alphabet}`).toEqual(naiveSuffixArray(t));
   });
 
   it('works on 16-bit vocabularies too', () => {
     const next = randomInts(5);
     const t = Uint16Array.from({ length: 500 }, () => next(3) * 1000 + next(2));
-    expect([...suffixArray(t, 3000)]).toEqual(naiveSuffixArray(t));
+    expect([...saisSuffixArray(t, 3000)]).toEqual(naiveSuffixArray(t));
   });
 });
 

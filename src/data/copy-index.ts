@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { UsageError } from '../util/errors.js';
 import type { CorpusRecord } from './corpus.js';
-import { suffixArray } from './suffix-array.js';
+import { sortsNatively, suffixArray } from './suffix-array.js';
 import { tokenArray, Vocab, type TokenArray } from './vocab.js';
 
 /** The index file beside a run's checkpoints. */
@@ -244,10 +244,15 @@ export class CopyIndex {
   }
 }
 
-/** How many bytes the index of a corpus of `chars` tokens takes on disk and while it is built (suffix array, text copy, types). */
+/**
+ * How many bytes the index of a corpus of `chars` tokens takes on disk and while it is built: the suffix
+ * array and the tokens, SA-IS's text copy and LMS bits unless libdivsufsort builds it (suffix-array.ts), and
+ * 4 bytes a character for the rest of the process (the text as read).
+ */
 export function indexBytes(chars: number, vocabSize: number): { file: number; building: number } {
   const width = vocabSize <= 0x100 ? 1 : vocabSize <= 0x10000 ? 2 : 4;
-  return { file: chars * (width + 4), building: chars * (4 + 2 * width + 1 + 4) };
+  const sorting = sortsNatively(chars, vocabSize) ? 0 : width + 1;
+  return { file: chars * (width + 4), building: chars * (4 + width + sorting + 4) };
 }
 
 function padTo4(n: number): number {

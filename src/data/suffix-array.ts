@@ -1,13 +1,49 @@
+import { loadAddon, type NativeAddon } from '../util/native-addon.js';
 import type { TokenArray } from './vocab.js';
 
 /**
  * The suffix array of a token text: the starting positions of its suffixes in lexicographic order (a
- * suffix that is a prefix of another sorts first). Built by SA-IS (Nong, Zhang and Chan, "Two Efficient
- * Algorithms for Linear Time Suffix Array Construction", 2009) in O(n) time, with the array itself as
- * the working space of the recursion: 4 bytes per token for the result, plus a copy of the text with
- * a sentinel (1, 2 or 4 bytes per token) and a bit per token for the LMS positions.
+ * suffix that is a prefix of another sorts first). The array is unique, so the two builders below give
+ * the same one: libdivsufsort in the native addon when it has it and the tokens are bytes (a vocabulary of
+ * up to 256, the common case: 100 MB in seconds rather than a minute, BENCHMARKS.md), else SA-IS here.
  */
 export function suffixArray(tokens: TokenArray, vocabSize: number): Int32Array {
+  return (tokens instanceof Uint8Array && nativeSuffixArray(tokens)) || saisSuffixArray(tokens, vocabSize);
+}
+
+/** libdivsufsort's builder when the addon has it and a text of `chars` tokens over `vocabSize` suits it. */
+function nativeSorter(chars: number, vocabSize: number): NativeAddon['suffixArray'] {
+  const addon = loadAddon();
+  return vocabSize <= 0x100 && chars <= 0x7fffffff && !(addon instanceof Error) ? addon.suffixArray : undefined;
+}
+
+/** Whether suffixArray builds the array of a text of `chars` tokens over `vocabSize` natively (by libdivsufsort). */
+export function sortsNatively(chars: number, vocabSize: number): boolean {
+  return nativeSorter(chars, vocabSize) !== undefined;
+}
+
+/**
+ * The suffix array by libdivsufsort (byte order with no sentinel: a token 0 is a symbol like any other, and
+ * a suffix that ends first sorts first, as in SA-IS's order), or null when the addon does not have it here
+ * (not built, or built without libdivsufsort: build/native-build.txt says which) or the text is too long for
+ * its 32-bit positions. Its working memory is the array itself and a few small tables: 5 bytes per token
+ * with the text, against SA-IS's 6 and more.
+ */
+export function nativeSuffixArray(tokens: Uint8Array): Int32Array | null {
+  const sort = nativeSorter(tokens.length, 0x100);
+  if (!sort) return null;
+  const sa = new Int32Array(tokens.length);
+  sort(tokens, sa);
+  return sa;
+}
+
+/**
+ * The suffix array by SA-IS (Nong, Zhang and Chan, "Two Efficient Algorithms for Linear Time Suffix Array
+ * Construction", 2009) in O(n) time, with the array itself as the working space of the recursion: 4 bytes
+ * per token for the result, plus a copy of the text with a sentinel (1, 2 or 4 bytes per token) and a bit
+ * per token for the LMS positions.
+ */
+export function saisSuffixArray(tokens: TokenArray, vocabSize: number): Int32Array {
   const n = tokens.length;
   // The text shifted up by one with a unique smallest sentinel (0) at its end, as SA-IS needs.
   const text = vocabSize + 1 <= 0xff ? new Uint8Array(n + 1) : vocabSize + 1 <= 0xffff ? new Uint16Array(n + 1) : new Uint32Array(n + 1);

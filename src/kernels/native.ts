@@ -1,6 +1,6 @@
 import { UsageError } from '../util/errors.js';
+import { loadAddon, type NativeAddon } from '../util/native-addon.js';
 import type { Kernels } from './kernels.js';
-import { loadAddon } from './native-addon.js';
 
 /**
  * The native backend: a Node-API addon (native/charnn.c, built into build/charnn.node by
@@ -9,14 +9,13 @@ import { loadAddon } from './native-addon.js';
  * machine. The addon keeps the heap's data pointer (bind), so the kernels work in place like the wasm
  * ones; the heap may be a view of a SharedArrayBuffer, and worker threads load the addon too and bind
  * the same memory.
- * The addon is loaded on first use only (native-addon.ts).
+ * The addon is loaded on first use only (src/util/native-addon.ts).
  */
 /** A heap bound to the addon: an opaque external holding its data pointer. */
 export type Bound = { readonly __bound: unique symbol };
 
-export interface Addon {
+export interface Addon extends NativeAddon {
   bind(heap: Float32Array): Bound;
-  setBlasThreads(threads: number): void;
   blasInfo(): string;
   gemm(h: Bound, transA: boolean, transB: boolean, M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, acc: boolean, exactRows: boolean): void;
   fillRows(h: Bound, rows: number, n: number, bias: number, out: number): void;
@@ -37,7 +36,7 @@ export interface Addon {
 function addon(): Addon {
   const a = loadAddon();
   if (a instanceof Error) throw new UsageError(`the native backend is not available: ${a.message} (or use --backend wasm)`);
-  return a;
+  return a as Addon;
 }
 
 /** Whether the addon loads here (loading it on first call). */
