@@ -2,7 +2,7 @@
 // GEMM micro-benchmark of the built kernels (dist/, run `npm run build` first): GFLOP/s of the js and wasm
 // backends, one thread, on the shapes of a training step, of sampling and of serving, beside the peak of
 // 128-bit SIMD multiply-adds measured by a register-only WebAssembly loop. Not a test; numbers go to stdout.
-//   node scripts/bench-gemm.mjs [--wasm-only] [--seconds 0.5] [--baseline DIR]
+//   node scripts/bench-gemm.mjs [--wasm-only] [--seconds 0.5] [--turns 5] [--baseline DIR]
 // --baseline DIR adds the wasm backend of another built copy of charnn (its dist/ and build/), measured in
 // turn with this one, shape by shape, so that a loaded machine slows both alike: the ratio column compares.
 import v8 from 'node:v8';
@@ -44,7 +44,8 @@ const SHAPES = [
   ['TT  (not used by the model)', true, true, 128, 128, 128, false],
 ];
 
-const TURNS = 5;
+/** Turns per shape (each backend at least one product per turn): 1 for a quick look. */
+const TURNS = Math.max(1, Math.floor(Number(option('--turns')) || 5));
 
 /** Best GFLOP/s of `run` (which does `flops` operations) over repeated runs for a turn's time. */
 function bestRate(run, flops) {

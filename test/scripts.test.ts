@@ -48,7 +48,7 @@ describe('scripts/state-diagnostics.mjs', () => {
 
 describe('scripts/bench-gemm.mjs', () => {
   it('prints the SIMD peak and a GFLOP/s figure for each backend on every shape, with its share of the peak (a smoke test; the figures are not judged)', async () => {
-    const r = await script('bench-gemm.mjs', ['--seconds', '0.01']);
+    const r = await script('bench-gemm.mjs', ['--seconds', '0.01', '--turns', '1']);
     expect(r.code, r.stderr).toBe(0);
     const [peak, header, ...rows] = r.stdout.trim().split('\n');
     expect(peak).toMatch(/^peak of 128-bit SIMD, one thread: multiply \+ add \d+\.\d\d GFLOP\/s, relaxed fused multiply-add \d+\.\d\d GFLOP\/s$/);
