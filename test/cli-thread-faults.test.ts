@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BIN, charnn, hasStackTrace, readJson, runNode, syntheticText, tempDir } from './helpers/cli.js';
+import { BIN, charnn, expectSameWeights, hasStackTrace, readJson, runNode, syntheticText, tempDir } from './helpers/cli.js';
 
 /**
  * The data-parallel threads misbehaving for real, in the built CLI (see helpers/faulty-threads.mjs): a
@@ -32,10 +32,7 @@ describe('training threads', () => {
     expect(clean.code, clean.stderr).toBe(0);
     const late = await charnnWithFault(train('late', ['--max-iters', '30', '--dropout', '0.1']), { FAULT: 'late-notify' });
     expect(late.code, late.stderr).toBe(0);
-    const a = readJson(path.join(dir, 'clean/latest.json')), b = readJson(path.join(dir, 'late/latest.json'));
-    expect(b.training.iteration).toBe(30);
-    expect(Object.keys(b.tensors).sort()).toEqual(Object.keys(a.tensors).sort());
-    for (const name of Object.keys(a.tensors)) expect(b.tensors[name].data, name).toBe(a.tensors[name].data);
+    expectSameWeights(path.join(dir, 'clean/latest.json'), path.join(dir, 'late/latest.json'), 30);
   });
 
   it('a worker that stops answering ends the run with exit 1 and the last checkpoint as it was; --resume goes on', async () => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsKernels } from '../src/kernels/js.js';
 import { blasInfo, NativeKernels, nativeUnavailableReason } from '../src/kernels/native.js';
-import { charnn, hasStackTrace, readJson, syntheticText, tempDir } from './helpers/cli.js';
+import { charnn, expectSameWeights, hasStackTrace, readJson, syntheticText, tempDir } from './helpers/cli.js';
 
 /**
  * The native backend (the addon over the system's BLAS) in use: on shared memory, in worker threads,
@@ -56,10 +56,7 @@ describe.skipIf(missing !== undefined)(`the native backend${missing ? ` (skipped
     expect((await charnn(['train', ...common, '--max-iters', '9', '--checkpoint-dir', 'twice'], dir)).code).toBe(0);
     const resumed = await charnn(['train', 'corpus.txt', '--resume', '--max-iters', '16', '--backend', 'native', '--threads', '2', '--checkpoint-dir', 'twice'], dir);
     expect(resumed.code, resumed.stderr).toBe(0);
-    const a = readJson(path.join(dir, 'once/latest.json')), b = readJson(path.join(dir, 'twice/latest.json'));
-    expect(b.training.iteration).toBe(16);
-    expect(Object.keys(b.tensors).sort()).toEqual(Object.keys(a.tensors).sort());
-    for (const name of Object.keys(a.tensors)) expect(b.tensors[name].data, name).toBe(a.tensors[name].data);
+    expectSameWeights(path.join(dir, 'once/latest.json'), path.join(dir, 'twice/latest.json'), 16);
   });
 
   it('worker threads give the weights of one thread, up to the order of float sums', async () => {

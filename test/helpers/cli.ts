@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 /** The built command line, run as a user runs it. */
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/charnn.js');
@@ -81,6 +82,18 @@ export function jsonEvents(stdout: string): any[] {
 /** A checkpoint's JSON, parsed. */
 export function readJson(file: string): any {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+/**
+ * The checkpoint `b` is at `iteration` and holds exactly `a`'s tensors, to the bit (an interrupted and
+ * resumed run, or one perturbed in a way that must not change it, against a clean one). Returns both.
+ */
+export function expectSameWeights(a: string, b: string, iteration: number): { a: any; b: any } {
+  const once = readJson(a), twice = readJson(b);
+  expect(twice.training.iteration).toBe(iteration);
+  expect(Object.keys(twice.tensors).sort()).toEqual(Object.keys(once.tensors).sort());
+  for (const name of Object.keys(once.tensors)) expect(twice.tensors[name].data, name).toBe(once.tensors[name].data);
+  return { a: once, b: twice };
 }
 
 /** No stack trace leaked to the user. */
