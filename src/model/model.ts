@@ -193,6 +193,29 @@ export class Model {
     for (const layer of this.layers) for (const s of layer.states) s.reset(this.k, batch);
   }
 
+  /** Zeroes row `row` of the state the next forward starts from (every layer's h, and c): one stream starts afresh. */
+  resetStateRow(row: number): void {
+    const H = this.config.hiddenSize;
+    for (const layer of this.layers) for (const s of layer.states) this.k.heap.fill(0, s.base + row * H, s.base + (row + 1) * H);
+  }
+
+  /**
+   * Row r of the state the next forward starts from becomes a copy of row `from[r]`, read before any is
+   * written (so rows may swap or repeat: a sample moved into a freed row, a beam's hypotheses forked).
+   */
+  selectStateRows(from: readonly number[]): void {
+    const H = this.config.hiddenSize, heap = this.k.heap;
+    const read = Math.max(...from) + 1;
+    for (const layer of this.layers) {
+      for (const s of layer.states) {
+        const rows = heap.slice(s.base, s.base + read * H);
+        from.forEach((row, r) => {
+          if (row !== r) heap.set(rows.subarray(row * H, (row + 1) * H), s.base + r * H);
+        });
+      }
+    }
+  }
+
   /** Carries the final state of the last forward into the next one. */
   carryState(): void {
     for (const layer of this.layers) for (const s of layer.states) s.carry(this.k, this.lastSteps, this.lastBatch);

@@ -1,7 +1,6 @@
 import type { CopyIndex } from '../data/copy-index.js';
 import type { Vocab } from '../data/vocab.js';
 import type { Model } from '../model/model.js';
-import type { StateBlock } from '../model/recurrent.js';
 import type { Rng } from '../util/rng.js';
 import { Draw, logProbabilities, type DrawOptions } from './draw.js';
 
@@ -185,12 +184,10 @@ class CopyGuard {
 export class SampleBatch {
   private readonly rows: SampleRow[] = [];
   private readonly inputs: Int32Array;
-  private readonly states: readonly StateBlock[];
 
   /** `model` is sized for the rows (maxBatch) and one step (maxSteps). */
   constructor(private readonly model: Model, readonly vocab: Vocab) {
     this.inputs = new Int32Array(model.maxBatch);
-    this.states = model.layers.flatMap((layer) => layer.states);
   }
 
   /** Rows that can be stepped together. */
@@ -210,8 +207,7 @@ export class SampleBatch {
     if (this.rows.length >= this.capacity) throw new RangeError(`the batch is full (${this.capacity} rows)`);
     row.slot = this.rows.length;
     this.rows.push(row);
-    const heap = this.model.k.heap;
-    for (const s of this.states) heap.fill(0, s.base + row.slot * s.hiddenSize, s.base + (row.slot + 1) * s.hiddenSize);
+    this.model.resetStateRow(row.slot);
     return row;
   }
 
@@ -220,8 +216,7 @@ export class SampleBatch {
     if (row.slot < 0) return;
     const last = this.rows.pop()!;
     if (last !== row) {
-      const heap = this.model.k.heap;
-      for (const { base, hiddenSize: H } of this.states) heap.copyWithin(base + row.slot * H, base + last.slot * H, base + (last.slot + 1) * H);
+      this.model.selectStateRows(this.rows.map((_, r) => (r === row.slot ? last.slot : r)));
       this.rows[row.slot] = last;
       last.slot = row.slot;
     }

@@ -81,7 +81,7 @@ export function beamSearch(model: Model, vocab: Vocab, { width, prime, length, s
       }
     }
     if (next.length > 0) {
-      forkState(model, rows);
+      model.selectStateRows(rows);
       logits = forward(model, tokens);
     }
     beam = next;
@@ -94,15 +94,6 @@ function forward(model: Model, tokens: number[]): number {
   const logits = model.forward(Int32Array.from(tokens), 1, tokens.length, null);
   model.carryState();
   return logits;
-}
-
-/** Row r of the state the next forward starts from becomes a copy of row `from[r]` (per layer, h and c). */
-function forkState(model: Model, from: readonly number[]): void {
-  const heap = model.k.heap;
-  for (const { base, hiddenSize: H } of model.layers.flatMap((layer) => layer.states)) {
-    const rows = heap.slice(base, base + (Math.max(...from) + 1) * H);
-    from.forEach((row, r) => heap.set(rows.subarray(row * H, (row + 1) * H), base + r * H));
-  }
 }
 
 function textOf(hypothesis: Hypothesis): string {

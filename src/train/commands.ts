@@ -104,13 +104,8 @@ function score(thread: Thread, inputs: Int32Array, targets: Int32Array, steps: n
 
 /** Zeroes the carried state (every layer's h, and c) of the training streams marked in `mask` [batchSize] that this thread runs. */
 function resetRows(thread: Thread, mask: Uint8Array): void {
-  const { model } = thread;
   const { start, rows } = trainingRows(thread);
-  const H = model.config.hiddenSize;
-  for (const state of model.layers.flatMap((layer) => layer.states)) {
-    // The carried state is slot 0 of the block: [rows, H].
-    for (let b = 0; b < rows; b++) if (mask[start + b]) model.k.heap.fill(0, state.base + b * H, state.base + (b + 1) * H);
-  }
+  for (let b = 0; b < rows; b++) if (mask[start + b]) thread.model.resetStateRow(b);
 }
 
 /** This thread's streams of the training batch. */
