@@ -301,17 +301,20 @@ KERNEL(gemm) {
   const int lda = (int)num(&a, 7), ldb = (int)num(&a, 9), ldc = (int)num(&a, 11);
   const bool accumulate = flag(&a, 12), exactRows = flag(&a, 13);
   if (a.failed || M <= 0 || N <= 0) return NULL;
-  if (!accumulate && (K <= 0 || M == 1)) for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, sizeof(float) * N);
-  // An empty product: BLAS may reject the leading dimensions of an empty A or B.
-  if (K <= 0) return NULL;
+  if (K <= 0) {
+    // An empty product (BLAS may reject the leading dimensions of an empty A or B): C is 0, or kept.
+    if (!accumulate) for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, sizeof(float) * N);
+    return NULL;
+  }
   if (exactRows && !transA && !transB && gemm_rows(M, N, K, A, lda, B, ldb, C, ldc, accumulate)) return NULL;
   if (M == 1 && !transB) {
-    // One row (sampling): a matrix-vector product, x·B = Bᵀ·x, onto the cleared or kept row.
+    // One row: a matrix-vector product, x·B = Bᵀ·x, onto the cleared or kept row.
+    if (!accumulate) memset(C, 0, sizeof(float) * N);
     cblas_sgemv(CblasRowMajor, CblasTrans, K, N, 1.0f, B, ldb, A, transA ? lda : 1, 1.0f, C, 1);
     return NULL;
   }
   cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, M, N, K,
-              1.0f, A, lda, B, ldb, accumulate || M == 1 ? 1.0f : 0.0f, C, ldc);
+              1.0f, A, lda, B, ldb, accumulate ? 1.0f : 0.0f, C, ldc);
   return NULL;
 }
 
