@@ -130,6 +130,15 @@ describe('the automatic model choice', () => {
     expect(choice).toMatchObject({ corpusChars: chars - Math.floor(chars * 0.1), vocabSize: ckpt.model.vocabSize, budgetChars: 30 * choice.batchSize * 64 });
   });
 
+  it('for a time budget, measures the speed training reaches here first, and chooses for it', async () => {
+    const r = await charnn(['train', 'corpus.txt', '--time-limit', '2s', '--threads', '1', '--checkpoint-dir', 'auto-time', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const choice = jsonEvents(r.stdout)[0].config.autoChoice;
+    expect(choice.flops).toBeGreaterThan(0);
+    expect(choice.message).toContain(`for ${choice.corpusChars / 1000}k characters and 2 seconds at ${Math.round(choice.flops / 1e9)} GFLOP/s; `);
+    expect(readJson(path.join(dir, 'auto-time/latest.json')).config.autoChoice).toEqual(choice);
+  });
+
   it('chooses one layer for a text with more distinct characters than units, and says so', async () => {
     // 300 distinct CJK characters, one of them far more frequent (a skewed text, as real ones are).
     let text = '';
@@ -188,9 +197,13 @@ describe('the schedule and the choice as functions', () => {
 
   it('the choice grows with the budget and the corpus, and gives dropout to many passes', async () => {
     const base: ChoiceInput = {
-      cell: 'lstm', trainChars: 1_000_000, entropy: 3.3, vocabSize: 65, seqLength: 64, batchSize: null, lr: null, seconds: 600, maxIters: null, maxEpochs: 50, backend: 'wasm', threads: 2,
+      cell: 'lstm', trainChars: 1_000_000, entropy: 3.3, vocabSize: 65, seqLength: 64, batchSize: null, lr: null, seconds: 600, maxIters: null, maxEpochs: 50, flops: 100e9,
     };
     const sizes = [60, 600, 3600, 36000].map((seconds) => chooseModel({ ...base, seconds }).hiddenSize);
+    // Time at a given speed: twice the time equals twice the speed; a slower machine gets a narrower model.
+    expect(chooseModel({ ...base, seconds: 1200 })).toMatchObject({ hiddenSize: chooseModel({ ...base, flops: 200e9 }).hiddenSize });
+    expect(chooseModel({ ...base, flops: 20e9 }).hiddenSize).toBeLessThan(chooseModel(base).hiddenSize);
+    expect(chooseModel({ ...base, seconds: null, maxIters: 100 })).toMatchObject({ flops: null });
     for (let i = 1; i < sizes.length; i++) expect(sizes[i]).toBeGreaterThanOrEqual(sizes[i - 1]);
     expect(sizes[3]).toBeGreaterThan(sizes[0]);
     // A tiny text caps the model whatever the time (the default 50 epochs end the run first).

@@ -164,6 +164,8 @@ const autoChoiceSchema = z.object({
   /** The budget it was chosen for: seconds, or training characters for an iteration or epoch budget. */
   budgetSeconds: values.positive.nullable(),
   budgetChars: values.count.nullable(),
+  /** For a time budget, the training rate measured before choosing (floating-point operations per second). */
+  flops: values.positive.nullable().default(null),
   /** The line printed when training starts. */
   message: z.string(),
 });

@@ -1,5 +1,4 @@
 import type { AutoChoice } from '../checkpoint/format.js';
-import type { BackendName } from '../kernels/index.js';
 import { describeParams, type CellType } from '../model/model.js';
 
 /**
@@ -9,7 +8,8 @@ import { describeParams, type CellType } from '../model/model.js';
  *
  * 1. Width. For each candidate width (H = 64, 128, …, 1024 units, two layers) the budget is turned into
  *    training characters C: a time budget at the candidate's speed (a compute model: 6 floating-point
- *    operations per weight per character at the machine's rate, less the time evaluations take; every
+ *    operations per weight per character at the rate training reaches on this machine, measured before
+ *    the choice by speed.ts, less the time evaluations take; every
  *    weight but the input matrix counts, which is a table look-up, not a product), an iteration budget as
  *    iterations × batch × sequence length, an epoch budget as epochs × corpus length; the smallest of those
  *    that apply (the default --max-epochs 50 is one). The choice is the widest candidate whose recurrent
@@ -39,14 +39,7 @@ export const LR_AT_128 = 6e-3;
 const HIDDEN_SIZES = [64, 128, 192, 256, 320, 384, 448, 512, 640, 768, 1024];
 const BATCH = 32;
 const MIN_BATCHES_PER_EPOCH = 8;
-/**
- * Floating-point rate of training per thread, measured with `charnn bench` on this project's machine
- * (about 100 GFLOP/s on 2 threads with the wasm kernels, BENCHMARKS.md); the share of time left to training
- * steps once evaluations have had theirs.
- */
-// native: wasm's figure for now, so the choice is the one it was made and tested with; the native backend
-// measured 1.3–3× wasm's rate in one run (BENCHMARKS.md, "Native backend"), refit with the speed model.
-const FLOPS_PER_THREAD: Record<BackendName, number> = { native: 50e9, wasm: 50e9, js: 2e9 };
+/** The share of a time budget left to training steps once evaluations have had theirs. */
 const TRAINING_SHARE = 0.9;
 
 export interface ChoiceInput {
@@ -63,8 +56,8 @@ export interface ChoiceInput {
   seconds: number | null;
   maxIters: number | null;
   maxEpochs: number | null;
-  backend: BackendName;
-  threads: number;
+  /** Floating-point operations per second training reaches here (speed.ts); needed for a time budget. */
+  flops: number | null;
 }
 
 /** Weights that cost a product per character: all but the first layer's input matrix. */
@@ -89,7 +82,8 @@ function sumParams(cell: CellType, layers: number, hiddenSize: number, vocabSize
 export function budgetChars(input: ChoiceInput, batchSize: number, weights: number): number {
   const limits: number[] = [];
   if (input.seconds !== null) {
-    const charsPerSecond = (FLOPS_PER_THREAD[input.backend] * input.threads) / (6 * weights);
+    if (input.flops === null) throw new Error('a time budget needs the measured training rate');
+    const charsPerSecond = input.flops / (6 * weights);
     limits.push(input.seconds * charsPerSecond * TRAINING_SHARE);
   }
   if (input.maxIters !== null) limits.push(input.maxIters * batchSize * input.seqLength);
@@ -110,7 +104,7 @@ export function chooseModel(input: ChoiceInput): AutoChoice {
   const chars = budgetChars(input, batchSize, weights);
   const overfit = (chars / input.trainChars) * (weights / input.trainChars);
   const dropout = Math.round(Math.min(DROPOUT_MAX, Math.max(0, DROPOUT_PER_DOUBLING * Math.log2(overfit / DROPOUT_FROM))) * 20) / 20;
-  const budget = input.seconds !== null ? formatSeconds(input.seconds) : input.maxIters !== null && (input.maxEpochs === null || input.maxIters * batchSize * input.seqLength <= input.maxEpochs * input.trainChars)
+  const budget = input.seconds !== null ? `${formatSeconds(input.seconds)} at ${Math.round((input.flops ?? 0) / 1e9)} GFLOP/s` : input.maxIters !== null && (input.maxEpochs === null || input.maxIters * batchSize * input.seqLength <= input.maxEpochs * input.trainChars)
     ? `${input.maxIters} iterations` : `${input.maxEpochs} epochs`;
   const lr = input.lr ?? Number((LR_AT_128 * Math.min(1, 128 / hiddenSize)).toPrecision(2));
   const message = `chose ${layers}×${hiddenSize} ${input.cell.toUpperCase()}, dropout ${dropout}${input.batchSize === null ? `, batch ${batchSize}` : ''}` +
@@ -118,7 +112,7 @@ export function chooseModel(input: ChoiceInput): AutoChoice {
     `for ${formatChars(input.trainChars)} characters and ${budget}; give --layers/--hidden/--dropout to choose yourself`;
   return {
     layers, hiddenSize, dropout, batchSize, lr, corpusChars: input.trainChars, vocabSize: input.vocabSize,
-    budgetSeconds: input.seconds, budgetChars: Number.isFinite(chars) ? Math.round(chars) : null, message,
+    budgetSeconds: input.seconds, budgetChars: Number.isFinite(chars) ? Math.round(chars) : null, flops: input.seconds !== null ? input.flops : null, message,
   };
 }
 

@@ -11,6 +11,7 @@ import type { BackendName } from '../kernels/index.js';
 import type { ModelConfig } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
 import { chooseModel } from './autochoice.js';
+import { measureTrainingRate } from './speed.js';
 import { DEFAULT_DOC_SEP } from '../data/corpus.js';
 
 /** Where checkpoint folders go by default. */
@@ -139,17 +140,18 @@ function budgetGiven(request: StartRequest): boolean {
  * options given, and with a budget and no size given the size (and batch and rate) chosen for the corpus
  * and the budget; else the defaults.
  */
-export function modelFor(plan: StartPlan, request: StartRequest, vocabSize: number, trainTokens: TokenArray): ModelConfig {
+export async function modelFor(plan: StartPlan, request: StartRequest, vocabSize: number, trainTokens: TokenArray): Promise<ModelConfig> {
   const { start, config } = plan;
   if (start.kind === 'resume') return start.checkpoint.model;
   if (start.kind === 'init') return { ...start.checkpoint.model, vocabSize, ...(request.model?.dropout !== undefined ? { dropout: request.model.dropout } : {}) };
   const model = { ...DEFAULT_MODEL, ...request.model, vocabSize };
   const given = request.model ?? {};
   if (budgetGiven(request) && given.layers === undefined && given.hiddenSize === undefined && given.dropout === undefined) {
+    const flops = config.timeLimit === null ? null
+      : await measureTrainingRate({ cell: model.cell, vocabSize, seqLength: config.seqLength, backend: request.backend, threads: request.threads ?? 1 });
     const choice = chooseModel({
       cell: model.cell, trainChars: trainTokens.length, entropy: unigramEntropy(trainTokens, vocabSize), vocabSize, seqLength: config.seqLength,
-      batchSize: request.config?.batchSize ?? null, lr: request.config?.lr ?? null, seconds: config.timeLimit, maxIters: config.maxIters, maxEpochs: config.maxEpochs,
-      backend: request.backend, threads: request.threads ?? 1,
+      batchSize: request.config?.batchSize ?? null, lr: request.config?.lr ?? null, seconds: config.timeLimit, maxIters: config.maxIters, maxEpochs: config.maxEpochs, flops,
     });
     Object.assign(model, { layers: choice.layers, hiddenSize: choice.hiddenSize, dropout: choice.dropout });
     config.batchSize = choice.batchSize;

@@ -98,8 +98,8 @@ async function trainPlanned(options: TrainOptions, named: string[], inputs: Inpu
   if (corpus.skipped.length > 0) emit({ type: 'warning', message: describeSkipped(corpus.skipped) });
   checkCorpusFits(plan, corpus);
   const { train: trainTokens, val: valTokens } = splitTrainVal(corpus.tokens, config.valFrac);
-  const modelConfig = modelFor(plan, options, corpus.vocab.size, trainTokens);
   const readSeconds = (performance.now() - readStart) / 1000;
+  const modelConfig = await modelFor(plan, options, corpus.vocab.size, trainTokens);
   BatchStream.check(trainTokens.length, config.batchSize, config.seqLength, 'training');
   if (config.valFrac > 0 && valTokens.length < 2) {
     throw new UsageError(`the validation split (last ${config.valFrac} of the corpus) is too short to measure; raise --val-frac or use a longer corpus`);

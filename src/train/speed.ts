@@ -1,0 +1,59 @@
+import { DEFAULT_CONFIG } from '../checkpoint/options.js';
+import type { BackendName } from '../kernels/index.js';
+import type { CellType } from '../model/model.js';
+import { Rng } from '../util/rng.js';
+import { computeWeights } from './autochoice.js';
+import { createEngine, trainingStep } from './engine.js';
+
+/**
+ * The speed model of the automatic choice, measured where it runs: this machine, this backend, these
+ * threads, now. A fixed figure could not fit them all: the wasm kernels train at about 50 GFLOP/s a
+ * thread on a processor with AVX-512 and at 21 on this project's AMD EPYC, whose native backend trains at
+ * 50 (BENCHMARKS.md, "A speed model measured where it runs").
+ *
+ * A probe model, two layers of PROBE_HIDDEN units with the corpus's vocabulary, trains PROBE_STEPS real
+ * steps on the run's backend and threads after one untimed step; the fastest step counts (a step slowed by
+ * something else on the machine is not the machine's speed). The answer is in the compute model's units:
+ * 6 floating-point operations per compute weight per character. The reference kernels are not probed
+ * (seconds a step at this size): they get a fixed figure.
+ */
+const PROBE_HIDDEN = 256;
+const PROBE_BATCH = 32;
+const PROBE_STEPS = 2;
+const JS_FLOPS_PER_THREAD = 2e9;
+
+export interface ProbeInput {
+  cell: CellType;
+  vocabSize: number;
+  seqLength: number;
+  backend: BackendName;
+  threads: number;
+}
+
+/** Floating-point operations per second that training reaches here (6 × compute weights × characters/s). */
+export async function measureTrainingRate(o: ProbeInput): Promise<number> {
+  if (o.backend === 'js') return JS_FLOPS_PER_THREAD * o.threads;
+  const config = { cell: o.cell, vocabSize: o.vocabSize, hiddenSize: PROBE_HIDDEN, layers: 2, dropout: 0 };
+  const engine = createEngine({ config, batchSize: PROBE_BATCH, seqLength: o.seqLength, backend: o.backend, threads: o.threads });
+  try {
+    const rng = new Rng(1);
+    engine.model.initialize(rng);
+    engine.resetState();
+    const chars = PROBE_BATCH * o.seqLength;
+    const inputs = new Int32Array(chars), targets = new Int32Array(chars);
+    for (let i = 0; i < chars; i++) {
+      inputs[i] = rng.nextUint32() % o.vocabSize;
+      targets[i] = rng.nextUint32() % o.vocabSize;
+    }
+    const stepConfig = { ...DEFAULT_CONFIG, batchSize: PROBE_BATCH, seqLength: o.seqLength };
+    let fastest = Infinity;
+    for (let step = 0; step <= PROBE_STEPS; step++) {
+      const start = performance.now();
+      trainingStep(engine, inputs, targets, null, stepConfig, stepConfig.lr, step + 1);
+      if (step > 0) fastest = Math.min(fastest, (performance.now() - start) / 1000);
+    }
+    return (6 * computeWeights(o.cell, 2, PROBE_HIDDEN, o.vocabSize) * chars) / fastest;
+  } finally {
+    await engine.close();
+  }
+}
