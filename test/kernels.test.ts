@@ -338,7 +338,9 @@ for (const backend of ['js', 'wasm', 'native'] as const) {
           k.gemm(false, false, 1, N, K, a + i * K, K, b, N, c, N, accumulate);
           return k.heap.slice(c, c + N);
         });
-        for (const M of [2, 3, 5, 6, 7, 8, 13, 32, 40]) {
+        // Every remainder of the tiles' heights (4 and 6 rows) and both sides of native's switch from reading B in
+        // place (up to 12 rows) to packing it (13 on).
+        for (const M of [2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 32, 40]) {
           k.heap.copyWithin(c, start, start + rows * N);
           k.gemm(false, false, M, N, K, a, K, b, N, c, N, accumulate);
           for (let i = 0; i < M; i++) expect(k.heap.subarray(c + i * N, c + (i + 1) * N), `row ${i} of ${M}`).toEqual(alone[i]);

@@ -17,8 +17,8 @@ const GEMM_KB = 128;
 const GEMM_NB = 256;
 /** Row stride of a packed block of B: not a power of two, so that its rows do not collide in the cache. */
 const PACK_LD = GEMM_NB + 4;
-/** Per-thread scratch: the index slots, then a packed GEMM block. */
-const SCRATCH_BYTES = INDEX_SLOTS * 4 + GEMM_KB * PACK_LD * 4;
+/** Per-thread scratch: the index slots, a packed GEMM block of B, then four packed rows of A (gemmRowB). */
+const SCRATCH_BYTES = INDEX_SLOTS * 4 + GEMM_KB * PACK_LD * 4 + GEMM_KB * 4 * 4;
 const PAGE = 65536;
 
 /** The module's exports; pointers are byte addresses, flags are 0 or 1. */
@@ -26,7 +26,7 @@ interface Exports {
   heapBase(): number;
   packBlock(kb: number, nb: number, src: number, ldb: number, dst: number, ldDst: number): void;
   packBlockTransposed(kb: number, nb: number, src: number, ldb: number, dst: number, ldDst: number): void;
-  gemmRowB(M: number, N: number, K: number, a: number, aRow: number, aCol: number, b: number, ldb: number, c: number, ldc: number, acc: number): void;
+  gemmRowB(M: number, N: number, K: number, a: number, aRow: number, aCol: number, b: number, ldb: number, c: number, ldc: number, acc: number, aPack: number): void;
   gemmNT(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, acc: number): void;
   fillRows(rows: number, n: number, bias: number, out: number): void;
   gatherRows(rows: number, n: number, index: number, table: number, out: number, acc: number): void;
@@ -163,7 +163,7 @@ export class WasmKernels implements Kernels {
           block = this.packAddress;
           ldBlock = PACK_LD;
         }
-        this.x.gemmRowB(M, nb, kb, this.at(a + k0 * aCol), aRow, aCol, block, ldBlock, this.at(c + j0), ldc, k0 > 0 ? 1 : acc);
+        this.x.gemmRowB(M, nb, kb, this.at(a + k0 * aCol), aRow, aCol, block, ldBlock, this.at(c + j0), ldc, k0 > 0 ? 1 : acc, this.packAddress + GEMM_KB * PACK_LD * 4);
       }
     }
   }
