@@ -217,6 +217,10 @@ describe('the schedule and the choice as functions', () => {
     expect(chooseModel(chinese)).toMatchObject({ layers: 1, hiddenSize: 128 });
     expect(chooseModel({ ...chinese, entropy: 3.3 }).hiddenSize).toBeLessThan(128);
     expect(chooseModel({ ...chinese, vocabSize: 100 })).toMatchObject({ layers: 2 });
+    // English for 2 minutes: the Bible's 72 distinct characters get two layers, the fortunes' 112 one.
+    const english = { ...base, trainChars: 1_800_000, entropy: 3.2, seconds: 120 };
+    expect(chooseModel({ ...english, vocabSize: 72 })).toMatchObject({ layers: 2, hiddenSize: 128 });
+    expect(chooseModel({ ...english, vocabSize: 112 })).toMatchObject({ layers: 1, hiddenSize: 128 });
     expect(chooseModel({ ...base, vocabSize: 4000 }).hiddenSize).toBeLessThanOrEqual(chooseModel(base).hiddenSize);
     expect(computeWeights('lstm', 2, 128, 4000)).toBeGreaterThan(computeWeights('lstm', 2, 128, 65));
     expect(recurrentWeights('lstm', 2, 128)).toBe(computeWeights('lstm', 2, 128, 65) - 128 * 65 - 65);

@@ -18,9 +18,12 @@ import { describeParams, type CellType } from '../model/model.js';
  *    (3.3 nats a character for English, 4.6 for Chinese), so a text that says more per character trains
  *    more weights per character. No cap on weights per character of the corpus: on corpora/lighthouse.txt
  *    (91k characters) 2×128 beat 2×64 and 1×128 over the same 50 epochs.
- * 2. Depth. Two layers, unless the vocabulary is larger than the width (V > H): then one. On texts with
- *    hundreds or thousands of distinct characters one layer learned markedly faster, step for step, and
- *    costs about as much (the output layer is most of the work); on English, two layers did.
+ * 2. Depth. Two layers, unless the vocabulary is more than DEPTH_VOCAB_SHARE of the width (V > 0.7·H): then
+ *    one. On texts with hundreds or thousands of distinct characters one layer learned markedly faster,
+ *    step for step, and costs about as much (the output layer is most of the work). At 128 units and
+ *    for the same time two layers won on tinyshakespeare (65 distinct) and the King James Bible (72),
+ *    one layer on Debian's English fortunes (112) and Russian fortunes (166): the boundary lies between
+ *    72 and 112 at 128 units (BENCHMARKS.md, "The depth on English texts").
  * 3. Dropout from how far the chosen model can overfit the text: the passes it makes over it (E = C / corpus
  *    length) times its weights per character of the corpus (P / corpus length, P its compute weights). A
  *    small model reading the text a few times has nothing to fear (x = E·P/N below DROPOUT_FROM: no
@@ -36,6 +39,7 @@ export const DROPOUT_FROM = 2;
 export const DROPOUT_PER_DOUBLING = 0.1;
 export const DROPOUT_MAX = 0.3;
 export const LR_AT_128 = 6e-3;
+export const DEPTH_VOCAB_SHARE = 0.7;
 const HIDDEN_SIZES = [64, 128, 192, 256, 320, 384, 448, 512, 640, 768, 1024];
 const BATCH = 32;
 const MIN_BATCHES_PER_EPOCH = 8;
@@ -99,7 +103,7 @@ export function chooseModel(input: ChoiceInput): AutoChoice {
     if (chars * input.entropy < NATS_PER_WEIGHT * recurrentWeights(input.cell, 2, h)) break;
     hiddenSize = h;
   }
-  const layers = input.vocabSize > hiddenSize ? 1 : 2;
+  const layers = input.vocabSize > DEPTH_VOCAB_SHARE * hiddenSize ? 1 : 2;
   const weights = computeWeights(input.cell, layers, hiddenSize, input.vocabSize);
   const chars = budgetChars(input, batchSize, weights);
   const overfit = (chars / input.trainChars) * (weights / input.trainChars);
