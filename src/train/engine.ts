@@ -93,8 +93,6 @@ class Engine implements TrainingEngine {
   private readonly control: Int32Array;
   private readonly io: IoViews;
   private readonly failureMessage: Uint8Array;
-  /** The shards' columns of the batch of the command being run. */
-  private columns: Columns;
   /** The size of the last forward (a Step's or a Score's): what carryState carries. */
   private last = { steps: 0, batch: 0 };
   /** Set when a worker died or stopped answering: close() then ends the workers instead of asking them to. */
@@ -107,7 +105,6 @@ class Engine implements TrainingEngine {
     const control = createControl(), io = createIo(shape);
     ({ control: this.control, failureMessage: this.failureMessage } = controlViews(control));
     this.io = ioViews(io, shape);
-    this.columns = ioColumns(this.io);
     if (count === 1) {
       this.model = new Model(o.config, { maxBatch: o.batchSize, maxSteps: o.seqLength, backend: o.backend });
       this.here = { ...shape, models: [this.model], control: this.control, io: this.io };
@@ -134,12 +131,15 @@ class Engine implements TrainingEngine {
     return this.o.seqLength;
   }
 
-  /** Runs a command (its arguments written before) on every worker thread and on this one, and waits for all of them. */
-  private run(command: Command): void {
+  /**
+   * Runs a command (its arguments written before) on every worker thread and on this one, and waits for
+   * all of them; `columns` are the shards' columns of the batch this thread reads.
+   */
+  private run(command: Command, columns: Columns = ioColumns(this.io)): void {
     const c = this.control;
     const issued = performance.now();
     announce(c, command);
-    runCommand(this.here, command, this.columns);
+    runCommand(this.here, command, columns);
     const stallMs = STALL_SECONDS * 1000 + 30 * (performance.now() - issued);
     for (;;) {
       const done = Atomics.load(c, Slot.Done);
@@ -168,16 +168,13 @@ class Engine implements TrainingEngine {
    */
   private runOver(command: Command, inputs: Int32Array, targets: Int32Array, steps: number, batch: number): void {
     this.last = { steps, batch };
-    if (this.here.shards === 1) {
-      this.columns = () => [inputs, targets];
-    } else {
-      for (let s = 0; s < this.here.shards; s++) {
-        const { start, rows } = this.sliceOf(s, batch);
-        for (let t = 0; t < steps; t++) {
-          for (let b = 0; b < rows; b++) {
-            this.io.inputs[s][t * rows + b] = inputs[t * batch + start + b];
-            this.io.targets[s][t * rows + b] = targets[t * batch + start + b];
-          }
+    if (this.here.shards === 1) return this.run(command, () => [inputs, targets]);
+    for (let s = 0; s < this.here.shards; s++) {
+      const { start, rows } = this.sliceOf(s, batch);
+      for (let t = 0; t < steps; t++) {
+        for (let b = 0; b < rows; b++) {
+          this.io.inputs[s][t * rows + b] = inputs[t * batch + start + b];
+          this.io.targets[s][t * rows + b] = targets[t * batch + start + b];
         }
       }
     }
