@@ -75,11 +75,12 @@ export class ThreadFailure extends RuntimeFailure {}
 
 /**
  * The batch split into shards of contiguous streams (data parallelism), shardCount of them, a number
- * that depends on the batch and not on timing. This thread and the worker threads share one heap, where
- * the weights and optimizer state exist once and each shard has its own gradients and arena (its
+ * fixed by the batch and the threads, not by timing. This thread and the worker threads share one heap,
+ * where the weights and optimizer state exist once and each shard has its own gradients and arena (its
  * activations and carried state). A command's shards go to whichever thread claims them first, so a
- * thread on a busy core takes fewer; the shards' losses and gradients are added in shard order, and
- * Update applies the optimizer share by share, so the weights do not depend on which thread ran what.
+ * thread slow to wake leaves its shard to another; the shards' losses and gradients are added in shard
+ * order, and Update applies the optimizer share by share, so the weights do not depend on which thread
+ * ran what.
  * Each step is three commands (Step, Reduce, Update), each waited for by this thread. What is only
  * memory, between commands, this thread does alone and at once, with no command: zeroing streams'
  * state, carrying it, saving and restoring it. With one thread there are no workers: this thread runs

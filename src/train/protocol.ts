@@ -89,16 +89,15 @@ export interface IoShape {
 }
 
 /**
- * Shards of the batch with worker threads: a fixed number, whatever the timing, so that the result does
- * not depend on which thread ran which shard; and the same for 2 to SHARDS threads, so that their
- * weights are the same to the bit. More shards let a fast thread take a larger part of the batch from
- * a slow one (on a busy core), but make every product smaller; see BENCHMARKS.md.
+ * How many shards `threads` threads split a batch of `batchSize` streams into: a number fixed by the two,
+ * whatever the timing, so that the result does not depend on which thread ran which shard. One shard per
+ * thread: more shards would let a thread on a free core take more of the batch from one on a busy core,
+ * but they make every per-step product smaller, and on the native backend 4 shards for 2 threads cost
+ * more than they gained (see BENCHMARKS.md). With one shard per thread, a thread still takes the shard
+ * of one that is slow to wake.
  */
-const SHARDS = 4;
-
-/** How many shards `threads` threads split a batch of `batchSize` streams into: one thread runs the batch whole. */
 export function shardCount(batchSize: number, threads: number): number {
-  return threads === 1 ? 1 : Math.min(batchSize, Math.max(SHARDS, threads));
+  return Math.min(batchSize, threads);
 }
 
 /**
