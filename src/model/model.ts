@@ -28,11 +28,11 @@ export interface ModelOptions {
   /** Default: defaultBackend(). */
   backend?: BackendName;
   /**
-   * For data-parallel training: this model is worker `index` of `count`, all sharing one heap (given as
-   * `kernels`, sized by Model.heapFloats) that holds the weights and optimizer state once and a gradient
-   * region and an arena per worker. `rowOffset` is the first of the batch rows this worker runs.
+   * For data-parallel training: this model runs shard `index` of the batch, all shards sharing one heap
+   * (seen through `kernels`, sized by Model.heapFloats) that holds the weights and optimizer state once
+   * and a gradient region and an arena per shard. `rowOffset` is the first of the batch rows it runs.
    */
-  worker?: { index: number; count: number; rowOffset: number; kernels: Kernels };
+  shard?: { index: number; rowOffset: number; kernels: Kernels };
 }
 
 /** Which dropout mask to use: a function of the run's seed, the iteration, the layer and the position. */
@@ -83,7 +83,7 @@ export function describeParams(config: ModelConfig): readonly Param[] {
 /**
  * tokens → L recurrent layers (dropout after each while training) → linear decoder → softmax
  * cross-entropy. The heap holds, in order: the weights [P], the optimizer's two state arrays [2P], then
- * per worker its gradients [P] (same layout as the weights) and its activation arena [A].
+ * per shard its gradients [P] (same layout as the weights) and its activation arena [A].
  */
 export class Model {
   readonly k: Kernels;
@@ -97,12 +97,12 @@ export class Model {
   readonly gradientOffset: number;
   readonly maxBatch: number;
   readonly maxSteps: number;
-  /** The first batch row this model runs, within the whole batch (data-parallel workers). */
+  /** The first batch row this model runs, within the whole batch (a data-parallel shard). */
   readonly rowOffset: number;
 
   private readonly acts: Activations;
-  /** Floats from one data-parallel worker's gradients (and arena) to the next's on the shared heap. */
-  readonly workerStride: number;
+  /** Floats from one data-parallel shard's gradients (and arena) to the next's on the shared heap. */
+  readonly shardStride: number;
   private lastSteps = 0;
   private lastBatch = 0;
   private droppedOut = false; // whether the last forward applied dropout
@@ -113,17 +113,17 @@ export class Model {
     this.maxBatch = options.maxBatch;
     this.maxSteps = options.maxSteps;
     const { paramRegion: P, arenaSize: A } = Model.sizes(config, options.maxBatch, options.maxSteps);
-    const worker = options.worker ?? { index: 0, count: 1, rowOffset: 0, kernels: null };
+    const shard = options.shard ?? { index: 0, rowOffset: 0, kernels: null };
     this.paramRegion = P;
-    this.workerStride = P + A;
-    this.rowOffset = worker.rowOffset;
-    this.gradientOffset = this.gradientStart(worker.index);
+    this.shardStride = P + A;
+    this.rowOffset = shard.rowOffset;
+    this.gradientOffset = this.gradientStart(shard.index);
     this.acts = allocateActivations(config, this.layers, new Arena(this.gradientOffset + P), options.maxBatch, options.maxSteps, this.gradientOffset);
     // A model that steps one character at a time samples (sample, serve, the samples of training and bench).
-    this.k = worker.kernels ?? createKernels(options.backend ?? defaultBackend(), Model.heapFloats(config, options.maxBatch, options.maxSteps, 1), { sampling: options.maxSteps === 1 });
+    this.k = shard.kernels ?? createKernels(options.backend ?? defaultBackend(), Model.heapFloats(config, options.maxBatch, options.maxSteps, 1), { sampling: options.maxSteps === 1 });
   }
 
-  /** The padded parameter region P and the arena A of one worker (a dry run of the allocation). */
+  /** The padded parameter region P and the arena A of one shard (a dry run of the allocation). */
   static sizes(config: ModelConfig, maxBatch: number, maxSteps: number): { paramRegion: number; arenaSize: number } {
     const table = new ParamTable();
     const { layers } = declareLayers(config, table);
@@ -132,10 +132,10 @@ export class Model {
     return { paramRegion: alignUp(table.size), arenaSize: arena.end };
   }
 
-  /** Floats of heap for `workers` models of this shape sharing weights and optimizer state. */
-  static heapFloats(config: ModelConfig, maxBatch: number, maxSteps: number, workers: number): number {
+  /** Floats of heap for `shards` models of this shape sharing weights and optimizer state. */
+  static heapFloats(config: ModelConfig, maxBatch: number, maxSteps: number, shards: number): number {
     const { paramRegion: P, arenaSize: A } = Model.sizes(config, maxBatch, maxSteps);
-    return 3 * P + workers * (P + A);
+    return 3 * P + shards * (P + A);
   }
 
   get params(): readonly Param[] {
@@ -156,15 +156,15 @@ export class Model {
     return this.k.heap.subarray(this.gradientOffset, this.gradientOffset + this.paramRegion);
   }
 
-  /** The gradients of data-parallel worker `index` on the shared heap (after a reduction, worker 0's hold the batch's). */
+  /** The gradients of data-parallel shard `index` on the shared heap (after a reduction, shard 0's hold the batch's). */
   gradientsOf(index: number): Float32Array {
     const start = this.gradientStart(index);
     return this.k.heap.subarray(start, start + this.paramRegion);
   }
 
-  /** After the weights [P] and the optimizer state [2P], each worker has its gradients [P] and arena [A]. */
+  /** After the weights [P] and the optimizer state [2P], each shard has its gradients [P] and arena [A]. */
   private gradientStart(index: number): number {
-    return 3 * this.paramRegion + index * this.workerStride;
+    return 3 * this.paramRegion + index * this.shardStride;
   }
 
   /** Two more arrays of the parameters' layout for the optimizer (moments, velocities). */
@@ -216,9 +216,12 @@ export class Model {
     }
   }
 
-  /** Carries the final state of the last forward into the next one. */
-  carryState(): void {
-    for (const layer of this.layers) for (const s of layer.states) s.carry(this.k, this.lastSteps, this.lastBatch);
+  /**
+   * Carries the final state of the last forward into the next one. A shard's forward may have run on
+   * another thread's model of it: then `steps` and `batch` say what that forward was.
+   */
+  carryState(steps = this.lastSteps, batch = this.lastBatch): void {
+    for (const layer of this.layers) for (const s of layer.states) s.carry(this.k, steps, batch);
   }
 
   /** A copy of the state the next forward starts from: per layer h (and c), each [batch, H]. */

@@ -4,11 +4,11 @@ import type { BackendName } from '../kernels/index.js';
 import { createWasmMemory } from '../kernels/wasm.js';
 import { Model, type DropoutKey, type ModelConfig } from '../model/model.js';
 import { RuntimeFailure } from '../util/errors.js';
-import { runCommand, threadOf, type Thread } from './commands.js';
+import { ioColumns, runCommand, threadOf, type Columns, type Thread } from './commands.js';
 import type { Scorer } from './evaluate.js';
 import { clipScale, OPTIMIZERS, type OptimizerName } from './optimizer.js';
 import {
-  announce, Command, controlViews, createControl, createIo, ioViews, readFailure, sliceOf, Slot, writeDropout,
+  announce, Command, controlViews, createControl, createIo, ioViews, readFailure, shardCount, sliceOf, Slot, writeDropout,
   type IoViews, type WorkerSetup,
 } from './protocol.js';
 
@@ -29,7 +29,7 @@ export interface TrainingEngine extends Scorer {
   update(optimizer: OptimizerName, lr: number, step: number, gradScale: number): void;
   /** Zeroes the carried state of `batch` streams (default: the training batch). saveState() holds the whole batch's. */
   resetState(batch?: number): void;
-  /** Zeroes the carried state (every layer's h, and c) of just these streams of the training batch. */
+  /** Zeroes the carried state (every layer's h, and c) of just these streams of the training batch, at once (no command). */
   resetRows(rows: readonly number[]): void;
   close(): Promise<void>;
 }
@@ -74,12 +74,17 @@ const STALL_SECONDS = Number(process.env.CHARNN_STALL_SECONDS) || 60;
 export class ThreadFailure extends RuntimeFailure {}
 
 /**
- * The batch split into `threads` slices of contiguous streams (data parallelism). This thread runs
- * slice 0; worker threads run the others with models over the same heap. The weights and optimizer
- * state exist once; each slice has its own gradients. After each step every thread sums a share of the
- * parameters' gradients into the main model's, and later applies the optimizer to that share. Every
- * thread runs the same commands (commands.ts); with one thread there are no workers, and this thread
- * runs them over the whole batch on a heap of its own.
+ * The batch split into shards of contiguous streams (data parallelism), shardCount of them, a number
+ * fixed by the batch and the threads, not by timing. This thread and the worker threads share one heap,
+ * where the weights and optimizer state exist once and each shard has its own gradients and arena (its
+ * activations and carried state). A command's shards go to whichever thread claims them first, so a
+ * thread slow to wake leaves its shard to another; the shards' losses and gradients are added in shard
+ * order, and Update applies the optimizer share by share, so the weights do not depend on which thread
+ * ran what.
+ * Each step is three commands (Step, Reduce, Update), each waited for by this thread. What is only
+ * memory, between commands, this thread does alone and at once, with no command: zeroing streams'
+ * state, carrying it, saving and restoring it. With one thread there are no workers: this thread runs
+ * the commands over one shard, the whole batch, on a heap of its own.
  */
 class Engine implements TrainingEngine {
   readonly model: Model;
@@ -89,25 +94,28 @@ class Engine implements TrainingEngine {
   private readonly control: Int32Array;
   private readonly io: IoViews;
   private readonly failureMessage: Uint8Array;
+  /** The size of the last forward (a Step's or a Score's): what carryState carries. */
+  private last = { steps: 0, batch: 0 };
   /** Set when a worker died or stopped answering: close() then ends the workers instead of asking them to. */
   private broken = false;
 
   constructor(private readonly o: EngineOptions) {
     const count = (this.threads = o.threads);
-    const shape = { count, batchSize: o.batchSize, maxBatch: Math.ceil(o.batchSize / count), seqLength: o.seqLength };
+    const shards = shardCount(o.batchSize, count);
+    const shape = { shards, batchSize: o.batchSize, maxBatch: Math.ceil(o.batchSize / shards), seqLength: o.seqLength };
     const control = createControl(), io = createIo(shape);
     ({ control: this.control, failureMessage: this.failureMessage } = controlViews(control));
     this.io = ioViews(io, shape);
     if (count === 1) {
       this.model = new Model(o.config, { maxBatch: o.batchSize, maxSteps: o.seqLength, backend: o.backend });
-      this.here = { ...shape, model: this.model, index: 0, control: this.control, io: this.io };
+      this.here = { ...shape, models: [this.model], control: this.control, io: this.io };
       return;
     }
-    const floats = Model.heapFloats(o.config, shape.maxBatch, o.seqLength, count);
+    const floats = Model.heapFloats(o.config, shape.maxBatch, o.seqLength, shards);
     const heap = o.backend === 'wasm' ? { plan: createWasmMemory(floats, count) } : { buffer: new SharedArrayBuffer(floats * 4) };
     const setup: WorkerSetup = { ...shape, config: o.config, backend: o.backend, heap, floats, index: 0, control, io };
     this.here = threadOf(setup);
-    this.model = this.here.model;
+    this.model = this.here.models[0];
     for (let index = 1; index < count; index++) {
       const worker = new Worker(new URL('../../dist/train/worker.js', import.meta.url), { workerData: { ...setup, index } });
       // What went wrong reaches run() through the control array; the event must not end the process.
@@ -126,13 +134,13 @@ class Engine implements TrainingEngine {
 
   /**
    * Runs a command (its arguments written before) on every worker thread and on this one, and waits for
-   * all of them. `inputs` and `targets` are this thread's columns of the batch.
+   * all of them; `columns` are the shards' columns of the batch this thread reads.
    */
-  private run(command: Command, inputs: Int32Array = this.io.inputs[0], targets: Int32Array = this.io.targets[0]): void {
+  private run(command: Command, columns: Columns = ioColumns(this.io)): void {
     const c = this.control;
     const issued = performance.now();
     announce(c, command);
-    runCommand(this.here, command, inputs, targets);
+    runCommand(this.here, command, columns);
     const stallMs = STALL_SECONDS * 1000 + 30 * (performance.now() - issued);
     for (;;) {
       const done = Atomics.load(c, Slot.Done);
@@ -156,26 +164,27 @@ class Engine implements TrainingEngine {
   }
 
   /**
-   * Gives every thread its streams' columns of a time-major [steps·batch] batch, and returns this
-   * thread's: with one thread, the batch itself (no copy).
+   * Runs a forward command over a time-major [steps·batch] batch: each shard's columns of it go to the
+   * io buffer, or with one shard the batch itself is its columns (no copy).
    */
-  private shareOut(inputs: Int32Array, targets: Int32Array, steps: number, batch: number): [Int32Array, Int32Array] {
-    if (this.threads === 1) return [inputs, targets];
-    for (let w = 0; w < this.threads; w++) {
-      const { start, rows } = sliceOf(w, this.threads, batch);
+  private runOver(command: Command, inputs: Int32Array, targets: Int32Array, steps: number, batch: number): void {
+    this.last = { steps, batch };
+    if (this.here.shards === 1) return this.run(command, () => [inputs, targets]);
+    for (let s = 0; s < this.here.shards; s++) {
+      const { start, rows } = this.sliceOf(s, batch);
       for (let t = 0; t < steps; t++) {
         for (let b = 0; b < rows; b++) {
-          this.io.inputs[w][t * rows + b] = inputs[t * batch + start + b];
-          this.io.targets[w][t * rows + b] = targets[t * batch + start + b];
+          this.io.inputs[s][t * rows + b] = inputs[t * batch + start + b];
+          this.io.targets[s][t * rows + b] = targets[t * batch + start + b];
         }
       }
     }
-    return [this.io.inputs[0], this.io.targets[0]];
+    this.run(command);
   }
 
   lossAndGradients(inputs: Int32Array, targets: Int32Array, dropout: DropoutKey | null): number {
     writeDropout(this.control, dropout);
-    this.run(Command.Step, ...this.shareOut(inputs, targets, this.o.seqLength, this.o.batchSize));
+    this.runOver(Command.Step, inputs, targets, this.o.seqLength, this.o.batchSize);
     this.run(Command.Reduce);
     return total(this.io.losses);
   }
@@ -190,59 +199,55 @@ class Engine implements TrainingEngine {
     this.run(Command.Update);
   }
 
-  /** Evaluation: each thread scores its share of the `batch` streams (a thread may have none). */
+  /** Evaluation: each shard scores its share of the `batch` streams (a shard may have none). */
   score(inputs: Int32Array, targets: Int32Array, steps: number, batch: number): number {
     Atomics.store(this.control, Slot.Steps, steps);
     Atomics.store(this.control, Slot.Batch, batch);
-    this.run(Command.Score, ...this.shareOut(inputs, targets, steps, batch));
+    this.runOver(Command.Score, inputs, targets, steps, batch);
     return total(this.io.losses);
   }
 
   carryState(): void {
-    this.run(Command.Carry);
+    const { steps, batch } = this.last;
+    this.here.models.forEach((model, s) => model.carryState(steps, this.sliceOf(s, batch).rows));
   }
 
   resetState(batch = this.o.batchSize): void {
-    Atomics.store(this.control, Slot.Batch, batch);
-    this.run(Command.Reset);
+    this.here.models.forEach((model, s) => model.resetState(this.sliceOf(s, batch).rows));
   }
 
   resetRows(rows: readonly number[]): void {
-    if (rows.length === 0) return; // no command, no wait
-    const mask = this.io.resetRows;
-    mask.fill(0);
     for (const row of rows) {
-      if (!Number.isInteger(row) || row < 0 || row >= mask.length) throw new RangeError(`no stream ${row} in a batch of ${mask.length}`);
-      mask[row] = 1;
+      if (!Number.isInteger(row) || row < 0 || row >= this.o.batchSize) throw new RangeError(`no stream ${row} in a batch of ${this.o.batchSize}`);
     }
-    this.run(Command.ResetRows);
+    this.here.models.forEach((model, s) => {
+      const { start, rows: count } = this.sliceOf(s, this.o.batchSize);
+      for (const row of rows) if (row >= start && row < start + count) model.resetStateRow(row - start);
+    });
   }
 
-  /** The state blocks of every slice sit at the same place in each slice's arena. */
-  private blocks(): number[] {
-    return this.model.layers.flatMap((layer) => layer.states.map((s) => s.base));
-  }
-
+  /** The whole batch's carried state: per layer h (and c), each [batchSize, H] in stream order. */
   saveState(): Float32Array[] {
-    const H = this.o.config.hiddenSize, heap = this.model.k.heap;
-    return this.blocks().map((base) => {
+    const H = this.o.config.hiddenSize;
+    const parts = this.here.models.map((model, s) => model.saveState(this.sliceOf(s, this.o.batchSize).rows));
+    return parts[0].map((_, i) => {
       const out = new Float32Array(this.o.batchSize * H);
-      for (let w = 0; w < this.threads; w++) {
-        const { start, rows } = sliceOf(w, this.threads, this.o.batchSize), at = base + w * this.model.workerStride;
-        out.set(heap.subarray(at, at + rows * H), start * H);
-      }
+      parts.forEach((part, s) => out.set(part[i], this.sliceOf(s, this.o.batchSize).start * H));
       return out;
     });
   }
 
   restoreState(saved: readonly Float32Array[]): void {
-    const H = this.o.config.hiddenSize, heap = this.model.k.heap;
-    this.blocks().forEach((base, i) => {
-      for (let w = 0; w < this.threads; w++) {
-        const { start, rows } = sliceOf(w, this.threads, this.o.batchSize);
-        heap.set(saved[i].subarray(start * H, (start + rows) * H), base + w * this.model.workerStride);
-      }
+    const H = this.o.config.hiddenSize;
+    this.here.models.forEach((model, s) => {
+      const { start, rows } = this.sliceOf(s, this.o.batchSize);
+      model.restoreState(saved.map((block) => block.subarray(start * H, (start + rows) * H)));
     });
+  }
+
+  /** Shard `s`'s streams of a batch of `batch`. */
+  private sliceOf(s: number, batch: number): { start: number; rows: number } {
+    return sliceOf(s, this.here.shards, batch);
   }
 
   async close(): Promise<void> {
@@ -255,7 +260,7 @@ class Engine implements TrainingEngine {
   }
 }
 
-/** The threads' answers added up in thread order. */
+/** The shards' answers added up in shard order. */
 function total(answers: Float64Array): number {
   let sum = 0;
   for (const answer of answers) sum += answer;

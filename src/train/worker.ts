@@ -1,10 +1,10 @@
 import { workerData } from 'node:worker_threads';
-import { runCommand, threadOf, type Thread } from './commands.js';
+import { ioColumns, runCommand, threadOf, type Thread } from './commands.js';
 import { awaitCommand, answer, Command, controlViews, Slot, writeFailure, type WorkerSetup } from './protocol.js';
 
 /**
- * A data-parallel worker: it owns one slice of the batch and one share of the parameters, and runs each
- * command the main thread announces on them (commands.ts), answering through the control array.
+ * A data-parallel worker: it runs each command the main thread announces (commands.ts) on the shards it
+ * claims, answering through the control array.
  */
 const setup = workerData as WorkerSetup;
 const { control, failureMessage } = controlViews(setup.control);
@@ -17,7 +17,7 @@ process.on('exit', () => {
 
 /** Answers the main thread's commands until it says Exit; a command that fails is answered, and its error recorded for the main thread. */
 function serve(thread: Thread): void {
-  const inputs = thread.io.inputs[thread.index], targets = thread.io.targets[thread.index];
+  const columns = ioColumns(thread.io);
   // The sequence starts at 0; commands the main thread sent before this thread started are not missed.
   let seen = 0;
   for (;;) {
@@ -25,7 +25,7 @@ function serve(thread: Thread): void {
     const command = Atomics.load(control, Slot.Command);
     if (command === Command.Exit) return;
     try {
-      runCommand(thread, command, inputs, targets);
+      runCommand(thread, command, columns);
     } catch (err) {
       writeFailure(failureMessage, err);
       Atomics.store(control, Slot.Failed, 1);
