@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CorpusRecord } from '../data/corpus.js';
 import { describeChars, notOneCharacter } from '../data/vocab.js';
 import { describeParams, type ModelConfig } from '../model/model.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_FORGET_BIAS } from '../model/lstm.js';
 import { CELL_TYPES, type ModelConfig } from '../model/model.js';
 import { LR_SCHEDULES, OPTIMIZERS } from './names.js';

@@ -1,6 +1,7 @@
-import fs from 'fs-extra';
+import fs from 'node:fs';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileProblem, writeFileAtomic } from '../util/atomic-file.js';
+import { fileProblem, pathExists, writeFileAtomic } from '../util/atomic-file.js';
 import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { parseCheckpoint, serializeCheckpoint, type Checkpoint } from './format.js';
 
@@ -17,7 +18,7 @@ export async function saveCheckpoint(files: string | readonly string[], ckpt: Ch
   for (const file of typeof files === 'string' ? [files] : files) {
     const folder = path.dirname(file);
     try {
-      await fs.ensureDir(folder);
+      await mkdir(folder, { recursive: true });
       writeFileAtomic(file, text);
     } catch (err) {
       throw new RuntimeFailure(`could not save ${path.basename(file)} in ${folder}: ${writeFailure(err as NodeJS.ErrnoException, folder, text.length)}; ` +
@@ -50,12 +51,12 @@ function bytesInWords(bytes: number): string {
 export async function loadCheckpoint(file: string): Promise<Checkpoint> {
   let text: string;
   try {
-    const stat = await fs.stat(file);
-    if (stat.isDirectory()) {
-      const hint = (await fs.pathExists(path.join(file, BEST))) ? `; did you mean ${path.join(file, BEST)}?` : '';
+    const found = await stat(file);
+    if (found.isDirectory()) {
+      const hint = (await pathExists(path.join(file, BEST))) ? `; did you mean ${path.join(file, BEST)}?` : '';
       throw new UsageError(`${file} is a directory, not a checkpoint file${hint}`);
     }
-    text = await fs.readFile(file, 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (err) {
     if (err instanceof UsageError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -78,14 +79,14 @@ export async function findAll(root: string, name: string): Promise<{ file: strin
   const walk = async (dir: string, depth: number): Promise<void> => {
     let entries: fs.Dirent[];
     try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
+      entries = await readdir(dir, { withFileTypes: true });
     } catch {
       return;
     }
     for (const entry of entries) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory() && depth < 4) await walk(full, depth + 1);
-      else if (entry.isFile() && entry.name === name) found.push({ file: full, mtime: (await fs.stat(full)).mtimeMs });
+      else if (entry.isFile() && entry.name === name) found.push({ file: full, mtime: (await stat(full)).mtimeMs });
     }
   };
   await walk(root, 0);

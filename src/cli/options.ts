@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option } from 'commander';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { readInt, readNumber, values, type OptionSpec, type TextReader } from '../checkpoint/options.js';
 import { BACKENDS, defaultBackend } from '../kernels/index.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ApiError } from './errors.js';
 
 /** Characters generated when a request does not say (OpenAI's default is 16 tokens; a character is much less). */
