@@ -1,7 +1,6 @@
-import fs from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import fs from 'fs-extra';
 import path from 'node:path';
-import { fileProblem, pathExists, writeFileAtomic } from '../util/atomic-file.js';
+import { fileProblem, writeFileAtomic } from '../util/atomic-file.js';
 import { RuntimeFailure, UsageError } from '../util/errors.js';
 import { parseCheckpoint, serializeCheckpoint, type Checkpoint } from './format.js';
 
@@ -18,7 +17,7 @@ export async function saveCheckpoint(files: string | readonly string[], ckpt: Ch
   for (const file of typeof files === 'string' ? [files] : files) {
     const folder = path.dirname(file);
     try {
-      await mkdir(folder, { recursive: true });
+      await fs.ensureDir(folder);
       writeFileAtomic(file, text);
     } catch (err) {
       throw new RuntimeFailure(`could not save ${path.basename(file)} in ${folder}: ${writeFailure(err as NodeJS.ErrnoException, folder, text.length)}; ` +
@@ -51,12 +50,12 @@ function bytesInWords(bytes: number): string {
 export async function loadCheckpoint(file: string): Promise<Checkpoint> {
   let text: string;
   try {
-    const found = await stat(file);
-    if (found.isDirectory()) {
-      const hint = (await pathExists(path.join(file, BEST))) ? `; did you mean ${path.join(file, BEST)}?` : '';
+    const stat = await fs.stat(file);
+    if (stat.isDirectory()) {
+      const hint = (await fs.pathExists(path.join(file, BEST))) ? `; did you mean ${path.join(file, BEST)}?` : '';
       throw new UsageError(`${file} is a directory, not a checkpoint file${hint}`);
     }
-    text = await readFile(file, 'utf8');
+    text = await fs.readFile(file, 'utf8');
   } catch (err) {
     if (err instanceof UsageError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -79,14 +78,14 @@ export async function findAll(root: string, name: string): Promise<{ file: strin
   const walk = async (dir: string, depth: number): Promise<void> => {
     let entries: fs.Dirent[];
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      entries = await fs.readdir(dir, { withFileTypes: true });
     } catch {
       return;
     }
     for (const entry of entries) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory() && depth < 4) await walk(full, depth + 1);
-      else if (entry.isFile() && entry.name === name) found.push({ file: full, mtime: (await stat(full)).mtimeMs });
+      else if (entry.isFile() && entry.name === name) found.push({ file: full, mtime: (await fs.stat(full)).mtimeMs });
     }
   };
   await walk(root, 0);

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import fs from 'node:fs/promises';
+import fs from 'fs-extra';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Checkpoint } from '../checkpoint/format.js';

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import fs from 'fs-extra';
 import type { Checkpoint } from '../checkpoint/format.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL, flagName, optionProblem, TRAINING_OPTIONS, type TrainingConfig } from '../checkpoint/options.js';
 import { BEST, LATEST, loadCheckpoint } from '../checkpoint/store.js';
@@ -8,7 +9,6 @@ import { changedSizes, corpusChange } from '../data/record.js';
 import { describeChars, unigramEntropy, Vocab, type TokenArray } from '../data/vocab.js';
 import type { BackendName } from '../kernels/index.js';
 import type { ModelConfig } from '../model/model.js';
-import { pathExists } from '../util/atomic-file.js';
 import { UsageError } from '../util/errors.js';
 import { chooseModel } from './autochoice.js';
 import { measureTrainingRate } from './speed.js';
@@ -80,7 +80,7 @@ export async function planStart(request: StartRequest, dir: string, inputs: Inpu
   const config = { ...DEFAULT_CONFIG, ...request.config };
   // A budget brings the schedule that ends with it, unless another is asked for.
   if (budgetGiven(request) && request.config?.lrSchedule === undefined) config.lrSchedule = 'budget';
-  if (!request.force && (await pathExists(files.latestFile))) {
+  if (!request.force && (await fs.pathExists(files.latestFile))) {
     throw new UsageError(`${files.latestFile} already holds a training run; continue it with --resume, or start over with --force (or another --checkpoint-dir)`);
   }
   const docSep = request.docSep === undefined ? DEFAULT_DOC_SEP : request.docSep;
@@ -91,7 +91,7 @@ export async function planStart(request: StartRequest, dir: string, inputs: Inpu
 }
 
 async function resumePlan(request: StartRequest, file: string, inputs: InputList, files: Pick<StartPlan, 'dir' | 'latestFile' | 'bestFile'>): Promise<StartPlan> {
-  if (request.resume === true && !(await pathExists(file))) {
+  if (request.resume === true && !(await fs.pathExists(file))) {
     throw new UsageError(`nothing to resume: ${file} does not exist; train without --resume first, or give --resume <checkpoint>`);
   }
   const checkpoint = await loadCheckpoint(file);
@@ -116,7 +116,7 @@ async function resumePlan(request: StartRequest, file: string, inputs: InputList
 
 /** A run resumed from another file must not overwrite a folder whose own run has gone further. */
 async function refuseRollback(file: string, checkpoint: Checkpoint, latestFile: string): Promise<void> {
-  if (path.resolve(file) === path.resolve(latestFile) || !(await pathExists(latestFile))) return;
+  if (path.resolve(file) === path.resolve(latestFile) || !(await fs.pathExists(latestFile))) return;
   let there: number;
   try {
     there = (await loadCheckpoint(latestFile)).training.iteration;

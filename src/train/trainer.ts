@@ -1,3 +1,4 @@
+import fs from 'fs-extra';
 import type { Checkpoint, HistoryPoint, TrainingState } from '../checkpoint/format.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL, DEFAULT_VAL_MAX_CHARS, type TrainingConfig } from '../checkpoint/options.js';
 import { lockCheckpointFolder } from '../checkpoint/lock.js';
@@ -7,7 +8,7 @@ import { BatchStream, evalLayout, splitTrainVal, streamsToReset } from '../data/
 import { describeSkipped, type CorpusTokens, type ReadOptions } from '../data/corpus.js';
 import { findInputs, STDIN, type InputList } from '../data/inputs.js';
 import type { TokenArray } from '../data/vocab.js';
-import { fileProblem, pathExists } from '../util/atomic-file.js';
+import { fileProblem } from '../util/atomic-file.js';
 import { CharnnError, RuntimeFailure, UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { createEngine, ThreadFailure, trainingStep, type TrainingEngine } from './engine.js';
@@ -138,7 +139,7 @@ async function trainPlanned(options: TrainOptions, named: string[], inputs: Inpu
   } catch (err) {
     if (!(err instanceof ThreadFailure)) throw err;
     // The weights may be half updated: nothing is saved, and the last checkpoint stays as it was.
-    const kept = (await pathExists(plan.latestFile)) ? `${plan.latestFile} is as it was at its last save; continue with --resume` : 'no checkpoint was written; start again';
+    const kept = (await fs.pathExists(plan.latestFile)) ? `${plan.latestFile} is as it was at its last save; continue with --resume` : 'no checkpoint was written; start again';
     throw new RuntimeFailure(`training stopped: ${err.message}; ${kept} (--threads 1 trains without worker threads)`);
   } finally {
     await engine.close();
@@ -204,7 +205,7 @@ async function trainingLoop(run: Run): Promise<Done> {
   if (reason !== 'interrupted' && options.index !== false) writeIndex(run);
   const done: Done = {
     type: 'done', reason, iteration: state.iteration, epoch: epochOf(run), bestValLoss: state.bestValLoss, lastValLoss: state.lastValLoss,
-    latest: run.plan.latestFile, best: (await pathExists(run.plan.bestFile)) ? run.plan.bestFile : null,
+    latest: run.plan.latestFile, best: (await fs.pathExists(run.plan.bestFile)) ? run.plan.bestFile : null,
   };
   run.emit(done);
   return done;

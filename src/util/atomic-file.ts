@@ -80,11 +80,6 @@ export function processIsAlive(pid: number): boolean {
   }
 }
 
-/** Whether something (a file, a folder) is at `file`. */
-export function pathExists(file: string): Promise<boolean> {
-  return fs.promises.access(file).then(() => true, () => false);
-}
-
 /** A file system error in words. */
 export function fileProblem(err: NodeJS.ErrnoException): string {
   switch (err.code) {
