@@ -53,7 +53,7 @@ describe('scripts/bench-gemm.mjs', () => {
     const [peak, header, ...rows] = r.stdout.trim().split('\n');
     expect(peak).toMatch(/^peak of 128-bit SIMD, one thread: multiply \+ add \d+\.\d\d GFLOP\/s, relaxed fused multiply-add \d+\.\d\d GFLOP\/s$/);
     expect(header).toMatch(/^shape +M×N×K +js GFLOP\/s +wasm GFLOP\/s +wasm\/fused peak$/);
-    expect(rows).toHaveLength(19);
+    expect(rows).toHaveLength(25);
     for (const row of rows) expect(row).toMatch(/\d+×\d+×\d+ +\d+\.\d\d +\d+\.\d\d +\d+%$/);
   });
 });
