@@ -10,7 +10,7 @@ export default defineConfig({
     // Test files run side by side, one more than the cores: most of a test's time is a CLI process starting
     // or training, and a third file fills the moments when the other two wait (four CLI test files on the shared
     // 2-core machine, load average 12-14: one file at a time 211 s, two 177 s, three 121 s).
-    maxWorkers: availableParallelism() + 1,
+    maxWorkers: availableParallelism() + 2,
     minWorkers: 1,
     testTimeout: 600_000,
     hookTimeout: 600_000,

@@ -82,23 +82,26 @@ function measure(kernels, [, transA, transB, M, N, K, accumulate]) {
 // only 13).
 const PEAK_CHAINS = [8, 10, 12];
 const PEAK_ITERATIONS = 1 << 18;
-function peakSource(madd, count) {
-  const chains = Array.from({ length: count }, (_, i) => i);
-  return `export function peak(n: i32, x: f32): f32 {
-    const m = f32x4.splat(x), c = f32x4.splat(1 - x);
-    ${chains.map((i) => `let a${i} = f32x4.splat(${i});`).join(' ')}
-    for (let i = 0; i < n; i++) { ${chains.map((i) => `a${i} = ${madd(`a${i}`, 'm', 'c')};`).join(' ')} }
-    return f32x4.extract_lane(${chains.map((i) => `a${i}`).join(', ').replace(/, /g, ') + f32x4.extract_lane(')}, 0);
-  }`.replace(/f32x4\.extract_lane\((a\d+)\)/g, 'f32x4.extract_lane($1, 0)');
+/** One module with a function peak<count> for each chain count (one compile: asc is slow to start). */
+function peakSource(madd) {
+  return PEAK_CHAINS.map((count) => {
+    const chains = Array.from({ length: count }, (_, i) => i);
+    return `export function peak${count}(n: i32, x: f32): f32 {
+      const m = f32x4.splat(x), c = f32x4.splat(1 - x);
+      ${chains.map((i) => `let a${i} = f32x4.splat(${i});`).join(' ')}
+      for (let i = 0; i < n; i++) { ${chains.map((i) => `a${i} = ${madd(`a${i}`, 'm', 'c')};`).join(' ')} }
+      return ${chains.map((i) => `f32x4.extract_lane(a${i}, 0)`).join(' + ')};
+    }`;
+  }).join('\n');
 }
 
 async function peakRate(madd, features) {
+  const { binary, stderr } = await asc.compileString(peakSource(madd), { optimizeLevel: 3, runtime: 'stub', enable: features });
+  if (!binary) throw new Error(`the peak kernel did not compile: ${stderr.toString()}`);
+  const { exports } = (await WebAssembly.instantiate(binary)).instance;
   let best = 0;
   for (const count of PEAK_CHAINS) {
-    const { binary, stderr } = await asc.compileString(peakSource(madd, count), { optimizeLevel: 3, runtime: 'stub', enable: features });
-    if (!binary) throw new Error(`the peak kernel did not compile: ${stderr.toString()}`);
-    const { peak } = (await WebAssembly.instantiate(binary)).instance.exports;
-    for (let turn = 0; turn < TURNS; turn++) best = Math.max(best, bestRate(() => peak(PEAK_ITERATIONS, 0.5), PEAK_ITERATIONS * count * 4 * 2));
+    for (let turn = 0; turn < TURNS; turn++) best = Math.max(best, bestRate(() => exports[`peak${count}`](PEAK_ITERATIONS, 0.5), PEAK_ITERATIONS * count * 4 * 2));
   }
   return best;
 }
