@@ -7,9 +7,10 @@ export default defineConfig({
   test: {
     // Brings dist/ and build/ up to date (only what changed) before any test runs the built code.
     globalSetup: ['test/helpers/build.ts'],
-    // Test files run side by side, one more than the cores: most of a test's time is a CLI process starting
-    // or training, and a third file fills the moments when the other two wait (four CLI test files on the shared
-    // 2-core machine, load average 12-14: one file at a time 211 s, two 177 s, three 121 s).
+    // Test files run side by side, two more than the cores: most of a test's time is a CLI process starting
+    // or training, and the others fill the moments when two wait (four CLI test files on the shared 2-core
+    // machine, load average 12-14: one file at a time 211 s, two 177 s, three 121 s; the whole suite, quiet:
+    // three 178.8 s, four 177.2 s).
     maxWorkers: availableParallelism() + 2,
     minWorkers: 1,
     testTimeout: 600_000,
