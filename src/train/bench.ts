@@ -1,11 +1,11 @@
+import { DEFAULT_CONFIG } from '../checkpoint/options.js';
 import { readCorpus } from '../data/corpus.js';
 import { BatchStream } from '../data/batches.js';
 import type { BackendName } from '../kernels/index.js';
 import { Model, type CellType } from '../model/model.js';
 import { Sampler } from '../sample/sampler.js';
 import { Rng } from '../util/rng.js';
-import { createEngine, trainingStep } from './engine.js';
-import { DEFAULT_CONFIG } from './trainer.js';
+import { createEngine, trainingStep, type TrainingEngine } from './engine.js';
 
 export interface BenchOptions {
   corpusPath: string;
@@ -59,18 +59,7 @@ export async function benchmark(o: BenchOptions): Promise<BenchResult> {
   const engine = createEngine({ config, batchSize: o.batch, seqLength: o.seq, backend: o.backend, threads: o.threads });
   try {
     engine.model.initialize(new Rng(1));
-    engine.resetState();
-    const inputs = new Int32Array(o.batch * o.seq), targets = new Int32Array(o.batch * o.seq);
-    const stepConfig = { ...DEFAULT_CONFIG, batchSize: o.batch, seqLength: o.seq };
-    const times: number[] = [];
-    let loss = NaN;
-    for (let step = 1; step <= TIMING.warmup + o.steps; step++) {
-      const start = performance.now();
-      if (stream.next(inputs, targets)) engine.resetState();
-      loss = trainingStep(engine, inputs, targets, null, stepConfig, stepConfig.lr, step).loss;
-      engine.carryState();
-      if (step > TIMING.warmup) times.push(performance.now() - start);
-    }
+    const { times, loss } = timeSteps(engine, o.batch, o.seq, TIMING.warmup, o.steps, (inputs, targets) => stream.next(inputs, targets));
     const stepMs = median(times);
     const charsPerSecond = (o.batch * o.seq) / (stepMs / 1000);
 
@@ -87,6 +76,30 @@ export async function benchmark(o: BenchOptions): Promise<BenchResult> {
   } finally {
     await engine.close();
   }
+}
+
+/**
+ * Real training steps (the trainer's own step, the state carried from one to the next) of an engine
+ * whose weights are set: `warmup` untimed, then `steps` timed, in milliseconds. `next` fills each step's
+ * batch and says whether the streams start over (their state is then zeroed, as in training).
+ */
+export function timeSteps(
+  engine: TrainingEngine, batch: number, seq: number, warmup: number, steps: number,
+  next: (inputs: Int32Array, targets: Int32Array) => boolean,
+): { times: number[]; loss: number } {
+  const inputs = new Int32Array(batch * seq), targets = new Int32Array(batch * seq);
+  const stepConfig = { ...DEFAULT_CONFIG, batchSize: batch, seqLength: seq };
+  const times: number[] = [];
+  let loss = NaN;
+  engine.resetState();
+  for (let step = 1; step <= warmup + steps; step++) {
+    const start = performance.now();
+    if (next(inputs, targets)) engine.resetState();
+    loss = trainingStep(engine, inputs, targets, null, stepConfig, stepConfig.lr, step).loss;
+    engine.carryState();
+    if (step > warmup) times.push(performance.now() - start);
+  }
+  return { times, loss };
 }
 
 /**

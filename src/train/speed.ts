@@ -1,15 +1,15 @@
-import { DEFAULT_CONFIG } from '../checkpoint/options.js';
 import type { BackendName } from '../kernels/index.js';
 import type { CellType } from '../model/model.js';
 import { Rng } from '../util/rng.js';
 import { computeWeights } from './autochoice.js';
-import { createEngine, trainingStep } from './engine.js';
+import { timeSteps } from './bench.js';
+import { createEngine } from './engine.js';
 
 /**
  * The speed model of the automatic choice, measured where it runs: this machine, this backend, these
  * threads, now. A fixed figure could not fit them all: the wasm kernels train at about 50 GFLOP/s a
- * thread on a processor with AVX-512 and at 21 on this project's AMD EPYC, whose native backend trains at
- * 50 (BENCHMARKS.md, "A speed model measured where it runs").
+ * thread on a processor with AVX-512 and at about 25 on this project's AMD EPYC, whose native backend
+ * trains at about 50 (BENCHMARKS.md, "The depth on English texts, and a speed model measured where it runs").
  *
  * A probe model, two layers of PROBE_HIDDEN units with the corpus's vocabulary, trains PROBE_STEPS real
  * steps on the run's backend and threads after one untimed step; the fastest step counts (a step slowed by
@@ -38,21 +38,14 @@ export async function measureTrainingRate(o: ProbeInput): Promise<number> {
   try {
     const rng = new Rng(1);
     engine.model.initialize(rng);
-    engine.resetState();
-    const chars = PROBE_BATCH * o.seqLength;
-    const inputs = new Int32Array(chars), targets = new Int32Array(chars);
-    for (let i = 0; i < chars; i++) {
-      inputs[i] = rng.nextUint32() % o.vocabSize;
-      targets[i] = rng.nextUint32() % o.vocabSize;
-    }
-    const stepConfig = { ...DEFAULT_CONFIG, batchSize: PROBE_BATCH, seqLength: o.seqLength };
-    let fastest = Infinity;
-    for (let step = 0; step <= PROBE_STEPS; step++) {
-      const start = performance.now();
-      trainingStep(engine, inputs, targets, null, stepConfig, stepConfig.lr, step + 1);
-      if (step > 0) fastest = Math.min(fastest, (performance.now() - start) / 1000);
-    }
-    return (6 * computeWeights(o.cell, 2, PROBE_HIDDEN, o.vocabSize) * chars) / fastest;
+    const { times } = timeSteps(engine, PROBE_BATCH, o.seqLength, 1, PROBE_STEPS, (inputs, targets) => {
+      for (let i = 0; i < inputs.length; i++) {
+        inputs[i] = rng.nextUint32() % o.vocabSize;
+        targets[i] = rng.nextUint32() % o.vocabSize;
+      }
+      return false;
+    });
+    return (6 * computeWeights(o.cell, 2, PROBE_HIDDEN, o.vocabSize) * PROBE_BATCH * o.seqLength) / (Math.min(...times) / 1000);
   } finally {
     await engine.close();
   }
