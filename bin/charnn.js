@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// The command line lives in src/cli; this file only starts it, from its bundle (scripts/cli-bundle.mjs).
-import { main } from '../dist/cli-bundle/main.js';
+// The command line lives in src/cli; this file only starts it, from its bundle and the bundle's code cache
+// (src/cli/launch.ts, scripts/cli-bundle.mjs).
+import { loadCli } from '../dist/cli/launch.js';
 
-process.exitCode = await main(process.argv);
+const cli = loadCli();
+process.exitCode = await cli.main(process.argv);
+cli.save(); // only where this run found no cache it could use

@@ -17,11 +17,6 @@ export function canRedraw(stream: NodeJS.WriteStream): boolean {
   return stream.isTTY === true && process.env.TERM !== 'dumb' && !('CI' in process.env) && (stream.columns ?? 0) > 0;
 }
 
-/**
- * ora, loaded only where stderr can show a spinner (or once it can, see statusLine): with the string-width
- * it brings it costs about 0.1 s of CPU, and a run into a file or a pipe (every run of the tests) never spins.
- */
-const oraModule = canRedraw(process.stderr) ? await import('ora') : null;
 
 /** A status line on stderr; see statusLine. */
 export interface StatusLine {
@@ -43,7 +38,10 @@ export function statusLine(plainSeconds: number | null): StatusLine {
   const startSpinner = ({ default: ora }: typeof import('ora')) => {
     spinner ??= ora({ stream, discardStdin: false, isEnabled: canRedraw(stream), color: noColour ? false : 'cyan' });
   };
-  if (oraModule) startSpinner(oraModule);
+  // ora is loaded only where stderr can show a spinner (or once it can, see onResize): it costs the start
+  // of a run about 0.1 s of CPU, and a run into a file or a pipe (every run of the tests) never spins. In the
+  // command line's bundle the import is a function call, done before the first status is shown.
+  if (canRedraw(stream)) void import('ora').then(startSpinner);
   let lastLine = performance.now();
   const write = (text: string) => {
     lastLine = performance.now();
