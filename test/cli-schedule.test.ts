@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseModel, computeWeights, recurrentWeights, type ChoiceInput } from '../src/train/autochoice.js';
+import { SHARED_STEP_FLOPS, threadsFor } from '../src/train/threads.js';
 import { budgetLr, defaultWarmup, horizonFromTime, newCycle } from '../src/train/schedule.js';
 import { DEFAULT_CONFIG } from '../src/train/trainer.js';
 import { charnn, expectSameWeights, jsonEvents, readJson, startCharnn, syntheticText, tempDir } from './helpers/cli.js';
@@ -180,6 +181,20 @@ describe('the automatic model choice', () => {
 });
 
 describe('the schedule and the choice as functions', () => {
+  it('threads: auto is one thread for a step under SHARED_STEP_FLOPS, every core above; a number as given; a library caller one', () => {
+    const model = (hiddenSize: number, layers = 1) => ({ cell: 'lstm' as const, layers, hiddenSize, vocabSize: 65 });
+    const step = (m: ReturnType<typeof model>, batch: number, seq: number) => 6 * computeWeights(m.cell, m.layers, m.hiddenSize, m.vocabSize) * batch * seq;
+    expect(step(model(16), 32, 64)).toBeLessThan(SHARED_STEP_FLOPS);
+    expect(threadsFor('auto', model(16), 32, 64, 8)).toBe(1);
+    expect(threadsFor('auto', model(128), 4, 16, 8)).toBe(1);
+    expect(step(model(128, 2), 4, 16)).toBeGreaterThan(SHARED_STEP_FLOPS);
+    expect(threadsFor('auto', model(128, 2), 4, 16, 8)).toBe(8);
+    // Every size of the automatic choice shares its steps, the smallest included (1×128, batch 32×64).
+    expect(threadsFor('auto', model(128), 32, 64, 2)).toBe(2);
+    expect(threadsFor(3, model(16), 4, 16, 8)).toBe(3);
+    expect(threadsFor(undefined, model(512, 2), 50, 50, 8)).toBe(1);
+  });
+
   it('a time budget becomes the iterations that fit in the time left, evaluations included', async () => {
     // 0.1 s a step, an evaluation (1 s) every 100 steps: 100 steps take 11 s; 60 s left buys 5 such rounds
     // less the final evaluation: (60 − 1) / 0.11 = 536.

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +100,22 @@ describe('charnn train', () => {
     expect(differ).toBeGreaterThan(0); // the threads really did sum in another order
     // Validation is shared out over the threads too, and reads the same streams as one thread does.
     expect(three.training.lastValLoss).toBeCloseTo(one.training.lastValLoss, 5);
+  });
+
+  it('--threads auto (the default) trains a tiny model on one thread and a larger one on every core, and says so', async () => {
+    const run = async (args: string[], name: string) => {
+      const r = await charnn(['train', 'corpus.txt', ...args, '--max-iters', '1', '--no-index', '--checkpoint-dir', name], dir);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stderr.split('\n').find((l) => l.startsWith('charnn training'))!;
+    };
+    // 1×16, batch 4×16: about 0.9 MFLOP a step, far below SHARED_STEP_FLOPS (src/train/threads.ts).
+    expect(await run(TINY, 'auto-tiny')).toMatch(/, 1 thread → auto-tiny\/$/);
+    // 1×128, batch 16×64: about 470 MFLOP a step.
+    const cores = os.availableParallelism();
+    expect(await run(['--layers', '1', '--hidden', '128', '--batch-size', '16', '--seq-length', '64', '--threads', 'auto'], 'auto-wide'))
+      .toMatch(new RegExp(`, ${cores} threads? → auto-wide/$`));
+    expect(await run([...TINY, '--threads', '3'], 'three')).toMatch(/, 3 threads → three\/$/);
+    await expectUsageError(['train', 'corpus.txt', '--threads', 'many'], /--threads.*'many' is invalid\. expected a positive whole number, or auto/);
   });
 
   it('threads score a validation text that has fewer streams than threads like one thread does', async () => {

@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describeBackend, type BackendName } from '../kernels/index.js';
 import { CELL_TYPES, type CellType } from '../model/model.js';
 import { benchmark, type BenchResult } from '../train/bench.js';
-import { backendOption, choice, positiveInt } from './options.js';
+import type { Threads } from '../train/threads.js';
+import { backendOption, choice, positiveInt, threadsOption } from './options.js';
 import { canRedraw, compact, stderrStyle as style } from './ui.js';
 
 /** The configurations of the performance goal: layers, hidden, batch, seq (as ../shared/bench/compare.sh). */
@@ -23,7 +23,7 @@ export function registerBench(program: Command): void {
     .addOption(new Option('--steps <n>', 'timed training steps (after 3 warm-up steps); default by size').argParser(positiveInt))
     .addOption(new Option('--corpus <file>', 'text to train on (default: corpora/lighthouse.txt)'))
     .addOption(backendOption())
-    .addOption(new Option('--threads <n>', 'threads sharing each batch').argParser(positiveInt).default(availableParallelism()))
+    .addOption(threadsOption())
     .addOption(new Option('--json', 'one JSON line per configuration (the keys of the PyTorch reference script BENCHMARKS.md compares with)'))
     .addHelpText('after', `
 Examples:
@@ -31,12 +31,13 @@ Examples:
   $ charnn bench --layers 2 --hidden 256 --batch 32 --seq 64 --steps 12 --json`)
     .action(async (opts: {
       model: CellType; layers?: number; hidden?: number; batch?: number; seq?: number; steps?: number; corpus?: string;
-      backend: BackendName; threads: number; json?: boolean;
+      backend: BackendName; threads: Threads; json?: boolean;
     }) => {
       const one = [opts.layers, opts.hidden, opts.batch, opts.seq].some((v) => v !== undefined);
       const configs = one ? [[opts.layers ?? 2, opts.hidden ?? 128, opts.batch ?? 32, opts.seq ?? 64]] : STANDARD;
       // Which kernels run, and why not the native ones when they could not load: once, before the rows.
-      process.stderr.write(style.dim(`${describeBackend(opts.backend)}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}`) + '\n');
+      const threads = opts.threads === 'auto' ? 'threads: auto (one per core, one for a step too small to share)' : `${opts.threads} thread${opts.threads === 1 ? '' : 's'}`;
+      process.stderr.write(style.dim(`${describeBackend(opts.backend)}, ${threads}`) + '\n');
       if (!opts.json) process.stdout.write(header() + '\n');
       // On a terminal, each row overwrites its "measuring" line; elsewhere that is a line of its own.
       const end = canRedraw(process.stderr) ? '\r' : '\n';

@@ -1,7 +1,9 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type * as z from 'zod';
 import { readInt, readNumber, values, type OptionSpec, type TextReader } from '../checkpoint/options.js';
+import { availableParallelism } from 'node:os';
 import { BACKENDS, defaultBackend } from '../kernels/index.js';
+import type { Threads } from '../train/threads.js';
 
 /**
  * Option value parsers for commander: each turns text into a typed value or explains what is expected.
@@ -40,6 +42,20 @@ export function choice<T extends string>(allowed: readonly T[]): (value: string)
     if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of: ${allowed.join(', ')}.`);
     return value as T;
   };
+}
+
+/** --threads, on train and bench: a number, or auto (src/train/threads.ts). */
+export function threadsOption(): Option {
+  const parse = (value: string): Threads => {
+    if (value === 'auto') return 'auto';
+    try {
+      return positiveInt(value);
+    } catch {
+      throw new InvalidArgumentError('expected a positive whole number, or auto.');
+    }
+  };
+  return new Option('--threads <n>', `threads sharing each batch (data parallel), or auto: one per core (${availableParallelism()} here), one for a step too small to share`)
+    .argParser(parse).default('auto');
 }
 
 /** --backend, on every command that computes: the numeric kernels, by default the fastest that load here. */

@@ -43,7 +43,7 @@ export function progressDisplay(): Display {
           const files = e.files > 1 ? `${e.files} files, ` : '';
           const read = e.readSeconds >= 1 ? `, read in ${e.readSeconds.toFixed(1)} s (${formatBytes(e.bytes / e.readSeconds)}/s)` : '';
           line(`${style.bold('charnn')} ${from} on ${e.corpus} (${files}${compact(e.chars)} characters, ${e.vocabSize} distinct${read}), ` +
-            `batch ${e.config.batchSize}×${e.config.seqLength}, ${e.itersPerEpoch} iterations/epoch, ${describeBackend(e.backend)} → ${e.checkpointDir}/`);
+            `batch ${e.config.batchSize}×${e.config.seqLength}, ${e.itersPerEpoch} iterations/epoch, ${describeBackend(e.backend)}, ${e.threads} thread${e.threads === 1 ? '' : 's'} → ${e.checkpointDir}/`);
           if (e.valChars > 1) {
             line(e.config.valMaxChars !== null && e.config.valMaxChars < e.valChars - 1
               ? `validation: ${compact(e.valScored)} of the ${compact(e.valChars)} held-out characters at each evaluation, in windows spread over them (--val-max-chars)`

@@ -1,11 +1,12 @@
 import { Command, Option } from 'commander';
-import { availableParallelism, constants as osConstants } from 'node:os';
+import { constants as osConstants } from 'node:os';
 import { ALL_OPTIONS, DEFAULT_CONFIG, DEFAULT_MODEL, MODEL_OPTIONS, type TrainingConfig } from '../checkpoint/options.js';
 import type { BackendName } from '../kernels/index.js';
 import type { ModelConfig } from '../model/model.js';
 import { train } from '../train/trainer.js';
 import { DEFAULT_DOC_SEP } from '../data/corpus.js';
-import { backendOption, documentSeparator, keepingNull, optionParser, optionValue, positiveInt, repeatable } from './options.js';
+import type { Threads } from '../train/threads.js';
+import { backendOption, documentSeparator, keepingNull, optionParser, optionValue, repeatable, threadsOption } from './options.js';
 import { jsonDisplay, progressDisplay } from './progress.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -34,7 +35,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--init-from <checkpoint>', 'start a new run from these weights (fine-tuning)'))
     .addOption(new Option('--force', 'start a new run even if the checkpoint folder holds one (it is overwritten)'))
     .addOption(backendOption())
-    .addOption(new Option('--threads <n>', 'threads sharing each batch (data parallel)').argParser(positiveInt).default(availableParallelism()))
+    .addOption(threadsOption())
     .addOption(new Option('--no-index', 'do not index the corpus when training ends (sample --copies and --max-copy need the index; charnn index builds it later)'))
     .addOption(new Option('--json', 'print one JSON event per line on stdout instead of progress'))
     .addHelpText('after', `
@@ -85,7 +86,7 @@ Examples:
           model,
           config,
           backend: opts.backend as BackendName,
-          threads: opts.threads as number,
+          threads: opts.threads as Threads,
           onEvent: display.event,
           signal: aborter.signal,
           progressInterval: json ? 1000 : 200,

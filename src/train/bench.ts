@@ -6,6 +6,7 @@ import { Model, type CellType } from '../model/model.js';
 import { Sampler } from '../sample/sampler.js';
 import { Rng } from '../util/rng.js';
 import { createEngine, trainingStep, type TrainingEngine } from './engine.js';
+import { threadsFor, type Threads } from './threads.js';
 
 export interface BenchOptions {
   corpusPath: string;
@@ -17,7 +18,7 @@ export interface BenchOptions {
   /** Timed training steps, after TIMING.warmup untimed ones. */
   steps: number;
   backend: BackendName;
-  threads: number;
+  threads: Threads;
 }
 
 /** One configuration's measurements, with the keys of ../shared/bench/torch_lstm.py where they match. */
@@ -56,7 +57,7 @@ export async function benchmark(o: BenchOptions): Promise<BenchResult> {
   const { tokens, vocab } = await readCorpus([o.corpusPath]);
   const stream = new BatchStream(tokens, o.batch, o.seq);
   const config = { cell: o.cell, vocabSize: vocab.size, hiddenSize: o.hidden, layers: o.layers, dropout: 0 };
-  const engine = createEngine({ config, batchSize: o.batch, seqLength: o.seq, backend: o.backend, threads: o.threads });
+  const engine = createEngine({ config, batchSize: o.batch, seqLength: o.seq, backend: o.backend, threads: threadsFor(o.threads, config, o.batch, o.seq) });
   try {
     engine.model.initialize(new Rng(1));
     const { times, loss } = timeSteps(engine, o.batch, o.seq, TIMING.warmup, o.steps, (inputs, targets) => stream.next(inputs, targets));

@@ -8,7 +8,7 @@ export type StopReason = 'max-iters' | 'max-epochs' | 'time-limit' | 'patience' 
 export type TrainEvent =
   | { type: 'reading'; bytes: number; totalBytes: number | null; seconds: number }
   | { type: 'start'; corpus: string; files: number; bytes: number; readSeconds: number; chars: number; valChars: number; valScored: number; vocabSize: number; params: number; model: ModelConfig; config: TrainingConfig;
-      iteration: number; resumedFrom: string | null; addedChars: readonly string[]; checkpointDir: string; backend: BackendName; itersPerEpoch: number }
+      iteration: number; resumedFrom: string | null; addedChars: readonly string[]; checkpointDir: string; backend: BackendName; threads: number; itersPerEpoch: number }
   | { type: 'iteration'; iteration: number; lastIteration: number | null; epoch: number; loss: number; smoothLoss: number; lr: number; charsPerSecond: number;
       seconds: number; etaSeconds: number | null; lastValLoss: number | null }
   | { type: 'eval'; iteration: number; epoch: number; valLoss: number; bestValLoss: number; improved: boolean }

@@ -4,6 +4,7 @@ import { Rng } from '../util/rng.js';
 import { computeWeights } from './autochoice.js';
 import { timeSteps } from './bench.js';
 import { createEngine } from './engine.js';
+import { threadsFor, type Threads } from './threads.js';
 
 /**
  * The speed model of the automatic choice, measured where it runs: this machine, this backend, these
@@ -27,14 +28,16 @@ export interface ProbeInput {
   vocabSize: number;
   seqLength: number;
   backend: BackendName;
-  threads: number;
+  /** The run's threads, resolved for the probe's own size (threads.ts). */
+  threads: Threads | undefined;
 }
 
 /** Floating-point operations per second that training reaches here (6 × compute weights × characters/s). */
 export async function measureTrainingRate(o: ProbeInput): Promise<number> {
-  if (o.backend === 'js') return JS_FLOPS_PER_THREAD * o.threads;
   const config = { cell: o.cell, vocabSize: o.vocabSize, hiddenSize: PROBE_HIDDEN, layers: 2, dropout: 0 };
-  const engine = createEngine({ config, batchSize: PROBE_BATCH, seqLength: o.seqLength, backend: o.backend, threads: o.threads });
+  const threads = threadsFor(o.threads, config, PROBE_BATCH, o.seqLength);
+  if (o.backend === 'js') return JS_FLOPS_PER_THREAD * threads;
+  const engine = createEngine({ config, batchSize: PROBE_BATCH, seqLength: o.seqLength, backend: o.backend, threads });
   try {
     const rng = new Rng(1);
     engine.model.initialize(rng);

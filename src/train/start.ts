@@ -12,6 +12,7 @@ import type { ModelConfig } from '../model/model.js';
 import { UsageError } from '../util/errors.js';
 import { chooseModel } from './autochoice.js';
 import { measureTrainingRate } from './speed.js';
+import type { Threads } from './threads.js';
 import { DEFAULT_DOC_SEP } from '../data/corpus.js';
 
 /** Where checkpoint folders go by default. */
@@ -37,7 +38,8 @@ export interface StartRequest {
   /** Only the training options the user gave. */
   config?: Partial<TrainingConfig>;
   backend: BackendName;
-  threads?: number;
+  /** Threads sharing each batch (threads.ts): a number, or 'auto'; unset, this thread only. */
+  threads?: Threads;
 }
 
 /** How a run starts: a new model, a new run from a checkpoint's weights (--init-from), or a run continued (--resume). */
@@ -148,7 +150,7 @@ export async function modelFor(plan: StartPlan, request: StartRequest, vocabSize
   const given = request.model ?? {};
   if (budgetGiven(request) && given.layers === undefined && given.hiddenSize === undefined && given.dropout === undefined) {
     const flops = config.timeLimit === null ? null
-      : await measureTrainingRate({ cell: model.cell, vocabSize, seqLength: config.seqLength, backend: request.backend, threads: request.threads ?? 1 });
+      : await measureTrainingRate({ cell: model.cell, vocabSize, seqLength: config.seqLength, backend: request.backend, threads: request.threads });
     const choice = chooseModel({
       cell: model.cell, trainChars: trainTokens.length, entropy: unigramEntropy(trainTokens, vocabSize), vocabSize, seqLength: config.seqLength,
       batchSize: request.config?.batchSize ?? null, lr: request.config?.lr ?? null, seconds: config.timeLimit, maxIters: config.maxIters, maxEpochs: config.maxEpochs, flops,

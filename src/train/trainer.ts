@@ -16,6 +16,7 @@ import { writeCorpusIndex } from './corpus-index.js';
 import { evaluate } from './evaluate.js';
 import { addSample, sampleDue, TRAINING_SAMPLE, TrainingSampler } from './samples.js';
 import { iterationBudget, LearningRate, newCycle } from './schedule.js';
+import { threadsFor } from './threads.js';
 import { BUDGETS, checkCorpusFits, checkpointFolder, CHECKPOINTS, modelFor, planStart, readCorpus, type StartPlan, type StartRequest } from './start.js';
 
 import type { StopReason, TrainEvent } from './events.js';
@@ -33,8 +34,6 @@ export interface TrainOptions extends StartRequest {
   include?: readonly string[];
   /** Standard input for `-` (default process.stdin). */
   stdin?: ReadOptions['stdin'];
-  /** Worker threads for data-parallel training (1: this thread only). */
-  threads?: number;
   onEvent?: (event: TrainEvent) => void;
   /** Aborting (Ctrl-C) stops after the current iteration with a checkpoint. */
   signal?: AbortSignal;
@@ -111,7 +110,8 @@ async function trainPlanned(options: TrainOptions, named: string[], inputs: Inpu
 
   // The model: new, from --init-from's weights, or where the resumed run stopped.
   const engine = createEngine({
-    config: modelConfig, batchSize: config.batchSize, seqLength: config.seqLength, backend: options.backend, threads: options.threads ?? 1,
+    config: modelConfig, batchSize: config.batchSize, seqLength: config.seqLength, backend: options.backend,
+    threads: threadsFor(options.threads, modelConfig, config.batchSize, config.seqLength),
   });
   try {
     const state = start.kind === 'resume' ? resumeState(engine, start.checkpoint, corpus.record, options) : newState(engine, config, corpus.record, start.kind === 'init' ? start.checkpoint : null);
@@ -132,7 +132,7 @@ async function trainPlanned(options: TrainOptions, named: string[], inputs: Inpu
       type: 'start', corpus: named.map((p) => (p === STDIN ? 'standard input' : p)).join(' '), files: corpus.record.files.length,
       bytes: corpus.record.files.reduce((sum, f) => sum + f.bytes, 0), readSeconds, chars: corpus.tokens.length, valChars: valTokens.length,
       valScored: valStreams * valLength, vocabSize: corpus.vocab.size, params: engine.model.paramCount, model: modelConfig, config, iteration: state.iteration,
-      resumedFrom: start.kind === 'resume' ? start.file : null, addedChars: start.kind === 'init' ? corpus.vocab.chars.slice(start.checkpoint.vocab.length) : [], checkpointDir: plan.dir, backend: engine.model.k.name, itersPerEpoch: stream.batchesPerEpoch,
+      resumedFrom: start.kind === 'resume' ? start.file : null, addedChars: start.kind === 'init' ? corpus.vocab.chars.slice(start.checkpoint.vocab.length) : [], checkpointDir: plan.dir, backend: engine.model.k.name, threads: engine.threads, itersPerEpoch: stream.batchesPerEpoch,
     });
     warnCostlyValidation(run, valScored);
     return await trainingLoop(run);
