@@ -31,6 +31,20 @@ interface Job {
 const TURN_MS = 5;
 
 /**
+ * Connections the server has accepted so far: the server counts them, every model's scheduler reads it.
+ * Node accepts one connection per turn of its event loop (libuv since 1.45), so clients that connect
+ * together wait for as many turns: with TURN_MS of steps in each, the last of 32 new clients of a 2×256
+ * model was accepted 155 ms after the first, and its first character came 164–200 ms after it asked
+ * (on connections already open: 24 ms). So while connections keep coming, one a turn, the turns step
+ * nothing and only accept, read and write, for at most ACCEPT_MS in a row.
+ */
+export interface Connections {
+  accepted: number;
+}
+
+const ACCEPT_MS = 10;
+
+/**
  * The rows of one model in flight: one SampleBatch, stepped as long as it has rows, for TURN_MS (or one
  * step, if a step takes longer; or until a row's first character) per turn of the event loop, so
  * requests are read and chunks written between turns. A request's rows join at the next step and leave
@@ -43,7 +57,12 @@ export class Scheduler {
   private readonly running = new Map<SampleRow, Job>();
   private looping = false;
 
-  constructor(ckpt: Checkpoint, maxRows: number, backend: BackendName) {
+  /** The connections accepted when the last turn began. */
+  private seen: number;
+
+  /** `acceptMs`: how long turns may go on only accepting (ACCEPT_MS; a test may change it). */
+  constructor(ckpt: Checkpoint, maxRows: number, backend: BackendName, private readonly connections: Connections = { accepted: 0 }, private readonly acceptMs = ACCEPT_MS) {
+    this.seen = connections.accepted;
     this.vocab = Vocab.fromChars(ckpt.vocab);
     this.batch = new SampleBatch(modelFromCheckpoint(ckpt, { maxBatch: maxRows, maxSteps: 1, backend }), this.vocab);
   }
@@ -75,7 +94,18 @@ export class Scheduler {
 
   private async loop(): Promise<void> {
     try {
+      let acceptingSince: number | null = null;
       while (this.busy) {
+        // A connection came in since the last turn, so more may be waiting: this turn only lets the loop accept.
+        if (this.connections.accepted !== this.seen) {
+          this.seen = this.connections.accepted;
+          acceptingSince ??= performance.now();
+          if (performance.now() - acceptingSince < this.acceptMs) {
+            await new Promise((resolve) => setImmediate(resolve));
+            continue;
+          }
+        }
+        acceptingSince = null;
         const turn = new Set<RowListener>();
         const start = performance.now();
         let first = false; // a row drew its first character: the turn ends so that it goes out at once

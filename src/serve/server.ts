@@ -5,7 +5,7 @@ import type { BackendName } from '../kernels/index.js';
 import { Completion, rowsOf, type Caps } from './completions.js';
 import { ApiError } from './errors.js';
 import { parseCompletionRequest } from './request.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type Connections } from './scheduler.js';
 
 /** The largest request body read (OpenAI's completions take far less; a prompt of a million characters is not a request). */
 export const MAX_BODY_BYTES = 1 << 20;
@@ -43,8 +43,10 @@ export class CompletionServer {
   private closing = false;
 
   constructor(private readonly options: ServerOptions) {
-    for (const { name, checkpoint } of options.models) this.schedulers.set(name, new Scheduler(checkpoint, options.maxRows, options.backend));
+    const connections: Connections = { accepted: 0 };
+    for (const { name, checkpoint } of options.models) this.schedulers.set(name, new Scheduler(checkpoint, options.maxRows, options.backend, connections));
     this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server.on('connection', () => connections.accepted++);
   }
 
   /** Starts listening; resolves with the address (port 0 picks a free port), rejects with the listen error (EADDRINUSE). */
