@@ -55,9 +55,14 @@ export function startCharnn(args: string[], cwd: string) {
   return spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
 }
 
-/** A fresh temporary folder for one test file. */
+/** The folders tempDir made in this test file: test/helpers/cleanup.ts removes them after its last test. */
+export const tempDirs: string[] = [];
+
+/** A fresh temporary folder for one test file, removed when the file's tests are done. */
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `charnn-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `charnn-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** A deterministic English-like text of about `chars` characters, for training in tests. */
