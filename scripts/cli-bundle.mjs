@@ -3,7 +3,7 @@
 // (main.cjs.cache) with one short training run. bin/charnn.js runs it through src/cli/launch.ts, which
 // compiles it with that cache: Node 20 keeps no code cache for ES modules. Node then reads two files at
 // start instead of hundreds (zod alone is 225 modules) and skips most of the compiling: every `charnn`
-// process starts about 0.2 s of CPU sooner than from the unbundled build, 0.05 s of it the cache's.
+// process starts about 0.2 s of CPU sooner than from the unbundled build, 0.03–0.05 s of it the cache's.
 // The library (dist/index.js) and the training threads (dist/train/worker.js) stay as tsc builds them.
 // The bundle sits two folders below the package root, as src/cli/'s files do, so that their
 // `new URL('../../build/…', import.meta.url)` still find the kernels, the assets and the worker.
