@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import type * as z from 'zod';
 import { readInt, readNumber, values, type OptionSpec, type TextReader } from '../checkpoint/options.js';
-import { availableParallelism } from 'node:os';
 import { BACKENDS, defaultBackend } from '../kernels/index.js';
 import type { Threads } from '../train/threads.js';
 
