@@ -72,4 +72,23 @@ describe('the command line starts from its code cache', () => {
     expect(await launch(['--version'], bundle)).toMatchObject({ cache: 'absent', code: 0, saved: true });
     expect(fs.readdirSync(path.dirname(bundle)).sort()).toEqual(['main.cjs', 'main.cjs.cache']); // no temporary file left
   });
+
+});
+
+describe('a command line that cannot start', () => {
+  it('a folder that was never built: bin/charnn.js says so in one line and exits 1, without a stack trace', async () => {
+    const pkg = path.join(dir, 'unbuilt');
+    fs.mkdirSync(path.join(pkg, 'bin'), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'bin/charnn.js'), path.join(pkg, 'bin/charnn.js'));
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
+    const hint = "; run npm install (or npm run build) in charnn's folder\n";
+    let r = await runNode(path.join(pkg, 'bin/charnn.js'), ['--version'], pkg);
+    expect(r).toMatchObject({ code: 1, stdout: '', stderr: `charnn: cannot start the command line: it is not built${hint}` });
+    // Built by another charnn: a bundle without the first line that names its build.
+    fs.mkdirSync(path.join(pkg, 'dist/cli-bundle'), { recursive: true });
+    fs.cpSync(path.join(ROOT, 'dist/cli'), path.join(pkg, 'dist/cli'), { recursive: true });
+    fs.writeFileSync(path.join(pkg, 'dist/cli-bundle/main.cjs'), 'module.exports = {};\n');
+    r = await runNode(path.join(pkg, 'bin/charnn.js'), ['--version'], pkg);
+    expect(r).toMatchObject({ code: 1, stdout: '', stderr: `charnn: cannot start the command line: ${path.join(pkg, 'dist/cli-bundle/main.cjs')} is not charnn's command-line bundle${hint}` });
+  });
 });

@@ -42,7 +42,7 @@ export function loadCli(bundle = BUNDLE): Cli {
   setFlagsFromString('--experimental-wasm-relaxed-simd');
   const source = fs.readFileSync(bundle, 'utf8');
   const id = source.slice(0, source.indexOf('\n'));
-  if (!ID.test(id)) throw new Error(`${bundle} is not charnn's command-line bundle; run npm run build`);
+  if (!ID.test(id)) throw new Error(`${bundle} is not charnn's command-line bundle`);
   const cacheFile = `${bundle}.cache`;
   const header = Buffer.from(`${id}\n`, 'latin1');
   const cachedData = readCache(cacheFile, header);
