@@ -17,7 +17,6 @@ export function canRedraw(stream: NodeJS.WriteStream): boolean {
   return stream.isTTY === true && process.env.TERM !== 'dumb' && !('CI' in process.env) && (stream.columns ?? 0) > 0;
 }
 
-
 /** A status line on stderr; see statusLine. */
 export interface StatusLine {
   /** Shows `text` as the status: redrawn in place, or else written as a plain line (see statusLine). */
