@@ -58,6 +58,21 @@ describe('scripts/bench-gemm.mjs', () => {
   });
 });
 
+describe('scripts/cli-start-time.mjs', () => {
+  it.skipIf(!fs.existsSync('/proc/self/stat'))('gives the median CPU time of each command, beside a baseline checkout, with their ratio (a smoke test; the figures are not judged; skipped without /proc)', async () => {
+    const root = path.resolve(SCRIPTS, '..');
+    const r = await script('cli-start-time.mjs', ['--runs', '1', '--baseline', root]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe(`CPU seconds a command, median of 1 runs (baseline: ${root})`);
+    expect(lines[2]).toMatch(/^node -e 0 \(a bare start\) +\d+\.\d{3}$/);
+    for (const name of ['info', 'sample --length 50', 'train \\(5 iterations\\)']) {
+      expect(lines.slice(3).join('\n')).toMatch(new RegExp(`^${name} +\\d+\\.\\d{3} +\\d+\\.\\d{3} +\\d+\\.\\d\\d$`, 'm'));
+    }
+    expect((await script('cli-start-time.mjs', ['--runs', 'x'])).stderr).toBe('cli-start-time: --runs takes a whole number, 1 or more\n');
+  });
+});
+
 describe('scripts/big-corpus.mjs', () => {
   it.skipIf(!fs.existsSync('/usr/bin/time'))('builds a corpus in a temp folder, measures a short training run on it, and deletes the folder (skipped where /usr/bin/time is absent)', async () => {
     const r = await script('big-corpus.mjs', ['--sizes', '1MB', '--files', '3', '--iters', '2', '--train', '--layers 1 --hidden 16 --val-max-chars 1000']);

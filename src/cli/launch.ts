@@ -14,8 +14,8 @@ import vm from 'node:vm';
  * so the bundle is a script compiled here through vm.Script, the API that takes and makes a cache. The build
  * makes the cache with one short training run (its first run with no cache writes one); a run whose Node
  * rejects the cache (another V8) compiles the source and, where it may write, replaces the cache.
- * Measured against the ES-module bundle before it (medians of 15 alternated runs): `sample` 0.315 → 0.286 s
- * of CPU, `info` 0.242 → 0.215, a short `train` 0.450 → 0.399.
+ * Measured against the ES-module bundle before it (scripts/cli-start-time.mjs, BENCHMARKS.md "Starting
+ * the command line"): `info` 0.22 → 0.18 s of CPU, `sample` 0.28 → 0.24, a short `train` 0.40 → 0.34.
  *
  * Only this file and the bundle's own code run in the CLI process before a command: this file imports
  * nothing of charnn's.
